@@ -1,0 +1,294 @@
+"""Run one case against one target: steps in order, on named connections, to a verdict.
+
+The runner knows no protocol: drivers frame replies and reach states. It turns
+everything that can go wrong on the wire (timeouts, closes, TLS failures, replies that
+cannot be framed) into a failed step with what was expected and what arrived, so a
+misbehaving server costs one red case, never a hung or crashed run.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from harness.drivers.base import Driver, SetupContext, SetupFailed
+from harness.drivers.imap import ImapDriver
+from harness.drivers.pop3 import Pop3Driver
+from harness.drivers.smtp import SmtpDriver
+from harness.readers.errors import ReplyFramingError
+from harness.session import ConnectFailed, Connection, SessionError, SessionLog, client_tls_context
+from harness.targets import Target
+from harness.transcript.model import (
+    Case,
+    Directive,
+    Expect,
+    ExpectClose,
+    ExpectSilence,
+    LiteralData,
+    Send,
+    Step,
+    UseConnection,
+)
+from harness.transcript.text import TextError, parse_text, render
+
+DEFAULT_CONNECTION: Final = "main"
+SILENCE_DEFAULT: Final = 1.0  # seconds a <SILENT> step waits unless `! timeout` says otherwise
+LITERAL_MARK: Final = re.compile(r"\{\}(\+?)$")
+
+
+def make_driver(protocol: str) -> Driver:
+    if protocol in ("smtp", "submission"):
+        return SmtpDriver(protocol)
+    if protocol == "pop3":
+        return Pop3Driver()
+    if protocol == "imap":
+        return ImapDriver()
+    raise ValueError(f"no driver for protocol {protocol!r}")
+
+
+@dataclass(frozen=True)
+class StepFailure:
+    line: int
+    step: str  # the transcript line as written
+    expected: str
+    received: str
+    message: str
+
+
+@dataclass
+class CaseResult:
+    outcome: str  # passed | failed
+    reason: str = ""
+    failure: StepFailure | None = None
+    log: str = ""
+    duration: float = 0.0
+
+
+class _Fail(Exception):
+    def __init__(self, failure: StepFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclass
+class _Open:
+    connection: Connection
+    driver: Driver
+    reader: Any
+    protocol: str
+    state: str
+    account: str
+
+
+@dataclass
+class CaseRunner:
+    case: Case
+    target: Target
+    step_timeout: float | None = None
+    log: SessionLog = field(default_factory=SessionLog)
+
+    def __post_init__(self) -> None:
+        self.variables: dict[str, str] = self.target.variables()
+        self.connections: dict[str, _Open] = {}
+        self.current = DEFAULT_CONNECTION
+        self.timeout = self.case.timeout or self.step_timeout or self.target.step_timeout
+        self.tls_context = client_tls_context(self.target.ca_file, self.target.verify_tls)
+        self._timeout_set = False  # a `! timeout` also sets how long <SILENT> listens
+        self._pending_literal: bytes | None = None  # an IMAP literal awaiting its continuation
+
+    def run(self) -> CaseResult:
+        started = time.monotonic()
+        try:
+            self._open(DEFAULT_CONNECTION, self.case.protocol, self.case.state, self.case.account, line=self.case.line)
+            steps = self.case.steps
+            for index, step in enumerate(steps):
+                self._step(step, steps[index + 1 :])
+        except _Fail as failed:
+            return CaseResult("failed", failed.failure.message, failed.failure, self.log.render(),
+                              time.monotonic() - started)
+        finally:
+            for opened in self.connections.values():
+                opened.connection.close()
+        return CaseResult("passed", "", None, self.log.render(), time.monotonic() - started)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _open(self, name: str, protocol: str, state: str, account: str, line: int) -> None:
+        endpoint = self.target.endpoints.get(protocol)
+        if endpoint is None:
+            self._fail(line, f"@{name}", f"a {protocol} endpoint", "none configured",
+                       f"the target has no {protocol} endpoint")
+        assert endpoint is not None
+        driver = make_driver(protocol)
+        reader = driver.new_reader()
+        try:
+            connection = Connection(
+                name, endpoint.host, endpoint.port, self.log,
+                implicit_tls=endpoint.tls == "implicit", tls_context=self.tls_context,
+                server_name=self.target.server_name, connect_timeout=self.timeout,
+            )
+        except ConnectFailed as exc:
+            self._fail(line, f"connect {name}", f"a {protocol} connection", str(exc), str(exc))
+        self.connections[name] = _Open(connection, driver, reader, protocol, state, account)
+        context = SetupContext(endpoint, self.target.accounts[account], self.target.client_name, self.timeout)
+        try:
+            driver.setup(connection, reader, state, context)
+        except (SetupFailed, SessionError, ReplyFramingError) as exc:
+            self._fail(line, f"state {state}", f"the server lets the harness reach state '{state}'", str(exc),
+                       f"precondition failed on connection {name}: {exc}")
+        self.log.note(name, f"state {state} reached" if state != "connected" else "connected")
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _step(self, step: Step, following: tuple[Step, ...]) -> None:
+        if isinstance(step, UseConnection):
+            self._use(step)
+            return
+        opened = self.connections[self.current]
+        try:
+            if isinstance(step, Send):
+                self._send(opened, step, following)
+            elif isinstance(step, LiteralData):
+                pass  # sent together with the C: line that announced it
+            elif isinstance(step, Expect):
+                self._expect(opened, step)
+            elif isinstance(step, ExpectClose):
+                self._expect_close(opened, step)
+            elif isinstance(step, ExpectSilence):
+                self._expect_silence(opened, step)
+            elif isinstance(step, Directive):
+                self._directive(opened, step)
+        except SessionError as exc:
+            self._fail(step.line, _describe(step), _expected(step), f"<{type(exc).__name__}: {exc}>", str(exc))
+        except ReplyFramingError as exc:
+            self._fail(step.line, _describe(step), _expected(step), f"<unframeable reply: {exc}>",
+                       f"the reply cannot be framed: {exc}")
+
+    def _use(self, step: UseConnection) -> None:
+        if step.name not in self.connections:
+            main = self.connections[DEFAULT_CONNECTION]
+            self._open(step.name, step.protocol or main.protocol, step.state or self.case.state,
+                       step.account or self.case.account, step.line)
+        self.current = step.name
+
+    def _render(self, step: Send | LiteralData, text: str, raw: bool) -> bytes:
+        try:
+            return render(parse_text(text, raw=raw), self.variables)
+        except TextError as exc:
+            self._fail(step.line, _describe(step), "", "", str(exc))
+            raise AssertionError("unreachable") from exc
+
+    def _send(self, opened: _Open, step: Send, following: tuple[Step, ...]) -> None:
+        data = self._render(step, step.text, step.raw)
+        mark = LITERAL_MARK.search(step.text)
+        if mark and not step.raw:
+            literal = next(s for s in following if isinstance(s, LiteralData))
+            payload = b"".join(self._render(literal, line, False) + b"\r\n" for line in literal.lines)
+            data = data[: -len(mark.group())] + f"{{{len(payload)}{mark.group(1)}}}".encode()
+            self._pending_literal = payload
+        if not step.raw:
+            data += b"\r\n"
+        opened.driver.on_send(opened.reader, data)
+        opened.connection.send(data)
+        if mark and not step.raw and mark.group(1) == "+" and self._pending_literal is not None:
+            opened.connection.send(self._pending_literal)  # RFC 7888: no continuation awaited
+            self._pending_literal = None
+
+    def _expect(self, opened: _Open, step: Expect) -> None:
+        judgement = opened.driver.expect(
+            opened.connection, opened.reader, step.patterns, step.body, self.variables, self.timeout
+        )
+        expected = "\n".join((*step.patterns, *("| " + b for b in (step.body or ()))))
+        if step.negate:
+            if judgement.mismatch is None:
+                self._fail(step.line, _describe(step), f"anything but: {expected}", judgement.received,
+                           "the reply matches what the RFC forbids here")
+            return
+        if judgement.mismatch is not None:
+            self._fail(step.line, _describe(step), expected, judgement.received, judgement.mismatch)
+        self.variables.update(judgement.captures)
+        if self._pending_literal is not None and judgement.received.startswith("+"):
+            opened.connection.send(self._pending_literal)  # the continuation request came: send the literal
+            self._pending_literal = None
+
+    def _expect_close(self, opened: _Open, step: ExpectClose) -> None:
+        leftover = opened.driver.buffered(opened.reader)
+        received = leftover + opened.connection.wait_for_close(self.timeout)
+        if received:
+            self._fail(step.line, "S: <EOF>", "the server closes the connection",
+                       received.decode("utf-8", "replace"), "the server sent more before closing")
+
+    def _expect_silence(self, opened: _Open, step: ExpectSilence) -> None:
+        leftover = opened.driver.buffered(opened.reader)
+        wait = self.timeout if self._timeout_set else min(SILENCE_DEFAULT, self.timeout)
+        received = leftover + opened.connection.read_silence(wait)
+        if received:
+            self._fail(step.line, "S: <SILENT>", "no reply (the server waits for more input)",
+                       received.decode("utf-8", "replace"), "the server replied where it must wait")
+
+    def _directive(self, opened: _Open, step: Directive) -> None:
+        verb = step.verb
+        if verb == "starttls":
+            leftover = opened.driver.buffered(opened.reader)
+            if leftover:
+                self._fail(step.line, "! starttls", "nothing after the go-ahead before the TLS handshake",
+                           leftover.decode("utf-8", "replace"),
+                           "the server sent plaintext after its TLS go-ahead (RFC 3207 §4.2)")
+            opened.connection.start_tls(self.timeout)
+        elif verb == "close":
+            opened.connection.close()
+        elif verb == "reconnect":
+            opened.connection.close()
+            del self.connections[self.current]
+            self._open(self.current, opened.protocol, opened.state, opened.account, step.line)
+        elif verb == "sleep":
+            time.sleep(float(step.args[0]))
+        elif verb == "timeout":
+            self.timeout = float(step.args[0])
+            self._timeout_set = True
+        elif verb == "deliver":
+            self._deliver(step)
+
+    def _deliver(self, step: Directive) -> None:
+        from harness.deliver import DeliveryFailed, deliver_messages
+
+        account = step.args[0]
+        count = int(step.args[1])
+        size = int(step.args[2]) if len(step.args) > 2 else 200
+        try:
+            deliver_messages(self.target, account, count, size, self.log, self.timeout, self.tls_context)
+        except DeliveryFailed as exc:
+            self._fail(step.line, _describe(step), f"{count} messages delivered to {account}", str(exc),
+                       f"fixture delivery failed: {exc}")
+
+    def _fail(self, line: int, step: str, expected: str, received: str, message: str) -> None:
+        raise _Fail(StepFailure(line, step, expected, received, message))
+
+
+def _describe(step: Step) -> str:
+    if isinstance(step, Send):
+        return ("B: " if step.raw else "C: ") + step.text
+    if isinstance(step, Expect):
+        return ("S!: " if step.negate else "S: ") + step.patterns[0]
+    if isinstance(step, Directive):
+        return "! " + " ".join((step.verb, *step.args))
+    if isinstance(step, ExpectClose):
+        return "S: <EOF>"
+    if isinstance(step, ExpectSilence):
+        return "S: <SILENT>"
+    return type(step).__name__
+
+
+def _expected(step: Step) -> str:
+    if isinstance(step, Expect):
+        return "\n".join(step.patterns)
+    return _describe(step)
+
+
+def missing_requirements(case: Case, capabilities: Mapping[str, frozenset[str]]) -> list[str]:
+    """Capabilities a case requires that the target's endpoint does not advertise."""
+    offered = capabilities.get(case.protocol, frozenset())
+    return [need for need in case.requires if need.upper() not in offered]

@@ -1,0 +1,445 @@
+"""Parse a suite file into a Transcript, or fail with `file:line: what is wrong`.
+
+The grammar is documented with examples in suites/README.md. Everything that can be
+checked without a server is checked here — unknown keys and levels, misplaced lines,
+undefined variables, malformed patterns and escapes — so a broken suite is a
+collection error that names its line, never a traceback in the middle of a run.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from harness.patterns import PatternError, compile_pattern
+from harness.transcript.model import (
+    DIRECTIVES,
+    PROTOCOLS,
+    Case,
+    Citation,
+    Directive,
+    Expect,
+    ExpectClose,
+    ExpectSilence,
+    LiteralData,
+    Level,
+    Send,
+    Step,
+    Transcript,
+    UseConnection,
+)
+from harness.transcript.text import NAME_RE, TextError, parse_text, variables_used
+
+TARGET_VARIABLES: Final = frozenset(
+    {
+        "domain",  # the target's local mail domain
+        "hostname",  # the target's host name as the harness reaches it
+        "client",  # the name the harness gives itself in HELO/EHLO
+        "alice",
+        "alice_login",
+        "alice_password",
+        "bob",
+        "bob_login",
+        "bob_password",
+        "unknown",  # an address in the local domain that has no mailbox
+        "foreign",  # an address in a domain the target is not responsible for
+        "run",  # unique per run and worker: keeps writes to a shared server apart
+    }
+)
+"""Variables every target defines, so one transcript runs against any server."""
+
+STATES: Final = {
+    "smtp": ("connected", "greeted", "tls", "authenticated"),
+    "submission": ("connected", "greeted", "tls", "authenticated"),
+    "pop3": ("connected", "greeted", "tls", "authenticated"),
+    "imap": ("connected", "greeted", "tls", "authenticated", "selected"),
+}
+ACCOUNTS: Final = ("alice", "bob")
+FILE_KEYS: Final = ("spec", "protocol", "state", "requires", "also", "title", "as", "timeout")
+CASE_KEYS: Final = ("cite", "also", "requires", "state", "as", "timeout", "title")
+SLUG_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
+CITATION_RE: Final = re.compile(r"RFC\s*(\d+)\s*§\s*([0-9A-Z][0-9A-Za-z.]*[0-9A-Za-z]|[0-9A-Z])")
+SPECIAL_EXPECT: Final = {"<EOF>": ExpectClose, "<SILENT>": ExpectSilence}
+
+
+class TranscriptError(Exception):
+    """A malformed suite file; str() is `file:line: message`."""
+
+    def __init__(self, path: Path | str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = str(path)
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class _CaseBuilder:
+    slug: str
+    level: Level
+    line: int
+    options: dict[str, str]
+    quote: list[str] = field(default_factory=list)
+    paraphrase: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    literal: list[str] | None = None  # L: lines being collected
+    literal_line: int = 0
+
+
+def parse_citation(text: str) -> tuple[Citation, str]:
+    """`RFC5321 §4.1.4 Order of Commands` -> (Citation, rest)."""
+    match = CITATION_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"expected 'RFC<number> §<section>', got {text.strip()!r}")
+    rest = text.strip()[match.end() :].strip()
+    return Citation(int(match.group(1)), match.group(2)), rest
+
+
+def protocol_from_path(relpath: Path) -> str | None:
+    """suites/<protocol>/... names the protocol unless the header says otherwise."""
+    for part in relpath.parts:
+        if part in PROTOCOLS:
+            return part
+    return None
+
+
+def parse_transcript(text: str, path: Path, relpath: Path | None = None) -> Transcript:
+    """Parse one suite file. `path` is shown in errors; `relpath` (under suites/) makes case ids."""
+    return _Parser(path, relpath or path).parse(text)
+
+
+class _Parser:
+    def __init__(self, path: Path, relpath: Path) -> None:
+        self.path = path
+        self.relpath = relpath
+        self.header: dict[str, tuple[str, int]] = {}
+        self.cases: list[Case] = []
+        self.current: _CaseBuilder | None = None
+
+    def error(self, line: int, message: str) -> TranscriptError:
+        return TranscriptError(self.path, line, message)
+
+    def parse(self, text: str) -> Transcript:
+        lines = text.splitlines()
+        for number, line in enumerate(lines, start=1):
+            self._line(number, line)
+        self._finish_case(len(lines) + 1)
+        if "spec" not in self.header:
+            raise self.error(1, "missing 'spec: RFC<number> §<section> <title>' header")
+        citation, title = self._file_citation()
+        if not self.cases:
+            raise self.error(len(lines) or 1, "the file has no cases (a case starts with '== slug LEVEL')")
+        seen: dict[str, int] = {}
+        for case in self.cases:
+            if case.slug in seen:
+                raise self.error(case.line, f"case slug '{case.slug}' already used on line {seen[case.slug]}")
+            seen[case.slug] = case.line
+        return Transcript(self.relpath, self._protocol(), citation, title, tuple(self.cases))
+
+    # -- lines ---------------------------------------------------------------------------------
+
+    def _line(self, number: int, line: str) -> None:
+        stripped = line.strip()
+        if self.current is not None and self.current.literal is not None and not line.startswith("L:"):
+            self._close_literal()
+        if not stripped or stripped.startswith("#"):
+            return
+        if line.startswith("=="):
+            self._finish_case(number)
+            self._start_case(number, line[2:])
+            return
+        if self.current is None:
+            self._header_line(number, line)
+            return
+        self._case_line(number, line)
+
+    def _header_line(self, number: int, line: str) -> None:
+        key, sep, value = line.partition(":")
+        key = key.strip()
+        if not sep or key not in FILE_KEYS:
+            raise self.error(
+                number, f"expected a header 'key: value' with key one of {', '.join(FILE_KEYS)}, or a case '=='"
+            )
+        if key in self.header:
+            raise self.error(number, f"header '{key}' given twice")
+        self.header[key] = (value.strip(), number)
+        self._check_header_value(number, key, value.strip())
+
+    def _check_header_value(self, number: int, key: str, value: str) -> None:
+        try:
+            if key == "spec":
+                parse_citation(value)
+            elif key == "also":
+                self._citations(value)
+            elif key == "protocol" and value not in PROTOCOLS:
+                raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {value!r}")
+            elif key == "timeout":
+                self._timeout(value)
+            elif key == "as" and value not in ACCOUNTS:
+                raise ValueError(f"'as' must be one of {', '.join(ACCOUNTS)}")
+        except ValueError as exc:
+            raise self.error(number, str(exc)) from None
+
+    def _start_case(self, number: int, rest: str) -> None:
+        try:
+            words = shlex.split(rest)
+        except ValueError as exc:
+            raise self.error(number, f"case line: {exc}") from None
+        if len(words) < 2:
+            raise self.error(number, "a case line is '== slug LEVEL [key=value ...]'")
+        slug, level_text, *opts = words
+        if not SLUG_RE.fullmatch(slug):
+            raise self.error(number, f"case slug {slug!r}: use lower-case letters, digits and '-'")
+        try:
+            level = Level(level_text)
+        except ValueError:
+            raise self.error(number, f"level {level_text!r}: use MUST, SHOULD, MAY or SPEC") from None
+        options: dict[str, str] = {}
+        for opt in opts:
+            key, sep, value = opt.partition("=")
+            if not sep or key not in CASE_KEYS:
+                raise self.error(number, f"case option {opt!r}: expected key=value, key one of {', '.join(CASE_KEYS)}")
+            options[key] = value
+        self.current = _CaseBuilder(slug, level, number, options)
+
+    def _case_line(self, number: int, line: str) -> None:
+        assert self.current is not None
+        case = self.current
+        if line.startswith(">"):
+            case.quote.append(line[1:].strip())
+        elif line.startswith("~"):
+            case.paraphrase.append(line[1:].strip())
+        elif line.startswith("C:") or line.startswith("B:"):
+            raw = line.startswith("B:")
+            body = line[3:] if line[2:3] == " " else line[2:]
+            self._check_text(number, body, raw=raw)
+            case.steps.append(Send(number, body, raw=raw))
+        elif line.startswith("L:"):
+            body = line[3:] if line[2:3] == " " else line[2:]
+            self._check_text(number, body, raw=False)
+            if case.literal is None:
+                case.literal, case.literal_line = [], number
+            case.literal.append(body)
+        elif line.startswith("S!:"):
+            self._expect(number, line[3:].strip(), negate=True)
+        elif line.startswith("S:"):
+            self._expect(number, line[2:].strip(), negate=False)
+        elif line.startswith("S|"):
+            self._body_line(number, line[3:] if line[2:3] == " " else line[2:])
+        elif line.startswith("!"):
+            self._directive(number, line[1:].split())
+        elif line.startswith("@"):
+            self._use_connection(number, line[1:].split())
+        else:
+            raise self.error(
+                number, f"unexpected line {line.strip()[:40]!r}: a case holds > ~ C: B: L: S: S!: S| ! @ lines"
+            )
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _check_text(self, number: int, body: str, *, raw: bool) -> None:
+        try:
+            pieces = parse_text(body, raw=raw)
+        except TextError as exc:
+            raise self.error(number, str(exc)) from None
+        known = TARGET_VARIABLES | self._captured_so_far()
+        for name in variables_used(pieces):
+            if name not in known:
+                raise self.error(
+                    number, f"variable ${name} is neither a target variable nor captured by an earlier S: line"
+                )
+
+    def _captured_so_far(self) -> set[str]:
+        assert self.current is not None
+        names: set[str] = set()
+        for step in self.current.steps:
+            if isinstance(step, Expect):
+                for source in (*step.patterns, *(step.body or ())):
+                    names.update(compile_pattern(source).names)
+        return names
+
+    def _expect(self, number: int, pattern: str, *, negate: bool) -> None:
+        assert self.current is not None
+        steps = self.current.steps
+        if pattern in SPECIAL_EXPECT:
+            if negate:
+                raise self.error(number, f"S!: {pattern} makes no sense; use S: {pattern}")
+            steps.append(SPECIAL_EXPECT[pattern](number))
+            return
+        if not pattern:
+            raise self.error(number, "empty S: line: write the reply pattern (e.g. 250, +OK, a1 OK *)")
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            raise self.error(number, str(exc)) from None
+        protocol = self._case_protocol()
+        last = steps[-1] if steps else None
+        groups = protocol == "imap" and isinstance(last, Expect) and not last.negate and not negate
+        if groups and isinstance(last, Expect) and not _imap_group_closed(last.patterns):
+            steps[-1] = Expect(last.line, (*last.patterns, pattern))
+            return
+        steps.append(Expect(number, (pattern,), negate=negate))
+
+    def _body_line(self, number: int, pattern: str) -> None:
+        assert self.current is not None
+        steps = self.current.steps
+        last = steps[-1] if steps else None
+        if self._case_protocol() != "pop3":
+            raise self.error(number, "S| body lines belong to POP3 multi-line replies only")
+        if not isinstance(last, Expect) or last.negate:
+            raise self.error(number, "S| must follow the S: line of a multi-line reply")
+        try:
+            compile_pattern(pattern)
+        except PatternError as exc:
+            raise self.error(number, str(exc)) from None
+        steps[-1] = Expect(last.line, last.patterns, (*(last.body or ()), pattern))
+
+    def _directive(self, number: int, words: list[str]) -> None:
+        assert self.current is not None
+        if not words or words[0] not in DIRECTIVES:
+            raise self.error(number, f"unknown directive: use one of {', '.join('! ' + d for d in DIRECTIVES)}")
+        verb, args = words[0], tuple(words[1:])
+        low, high = DIRECTIVES[verb]
+        if not low <= len(args) <= high:
+            raise self.error(number, f"'! {verb}' takes {low}..{high} arguments, got {len(args)}")
+        try:
+            if verb in ("sleep", "timeout"):
+                self._timeout(args[0])
+            if verb == "deliver":
+                if args[0] not in ACCOUNTS:
+                    raise ValueError(f"'! deliver' account must be one of {', '.join(ACCOUNTS)}")
+                if not all(a.isdigit() for a in args[1:]):
+                    raise ValueError("'! deliver ACCOUNT COUNT [SIZE]' takes whole numbers")
+        except ValueError as exc:
+            raise self.error(number, str(exc)) from None
+        self.current.steps.append(Directive(number, verb, args))
+
+    def _use_connection(self, number: int, words: list[str]) -> None:
+        assert self.current is not None
+        if not words or not NAME_RE.fullmatch(words[0]):
+            raise self.error(number, "'@name [protocol] [state=...] [as=alice|bob]' names a connection")
+        name, protocol, state, account = words[0], None, None, None
+        for word in words[1:]:
+            key, sep, value = word.partition("=")
+            if not sep and word in PROTOCOLS:
+                protocol = word
+            elif key == "state":
+                state = value
+            elif key == "as" and value in ACCOUNTS:
+                account = value
+            else:
+                raise self.error(number, f"'@{name}': unexpected {word!r}")
+        effective = protocol or self._case_protocol()
+        if state is not None and state not in STATES[effective]:
+            raise self.error(number, f"state {state!r} is not one of {', '.join(STATES[effective])} for {effective}")
+        self.current.steps.append(UseConnection(number, name, protocol, state, account))
+
+    def _close_literal(self) -> None:
+        assert self.current is not None and self.current.literal is not None
+        steps = self.current.steps
+        announcing = next((s for s in reversed(steps) if isinstance(s, Send)), None)
+        if announcing is None or not re.search(r"\{\}\+?$", announcing.text):
+            raise self.error(self.current.literal_line, "L: lines must follow a C: line ending in {} or {}+")
+        steps.append(LiteralData(self.current.literal_line, tuple(self.current.literal)))
+        self.current.literal = None
+
+    # -- cases ---------------------------------------------------------------------------------
+
+    def _finish_case(self, number: int) -> None:
+        case = self.current
+        if case is None:
+            return
+        if case.literal is not None:
+            self._close_literal()
+        if not case.steps:
+            raise self.error(case.line, f"case '{case.slug}' has no steps")
+        if not case.quote and not case.paraphrase:
+            raise self.error(case.line, f"case '{case.slug}' needs its requirement: '>' quote or '~' paraphrase")
+        for step in case.steps:
+            if isinstance(step, Send) and re.search(r"\{\}\+?$", step.text):
+                following = case.steps[case.steps.index(step) + 1 :]
+                if not any(isinstance(s, LiteralData) for s in following):
+                    raise self.error(step.line, "a C: line ending in {} must be followed by L: lines")
+        opts = case.options
+        protocol = self._case_protocol()
+        file_citation, file_title = self._file_citation()
+        try:
+            citation = parse_citation(opts["cite"])[0] if "cite" in opts else file_citation
+            also = self._citations(self.header.get("also", ("", 0))[0]) + self._citations(opts.get("also", ""))
+            timeout_text = opts.get("timeout", self.header.get("timeout", ("", 0))[0])
+            timeout = self._timeout(timeout_text) if timeout_text else None
+        except ValueError as exc:
+            raise self.error(case.line, str(exc)) from None
+        state = opts.get("state", self.header.get("state", ("greeted", 0))[0])
+        if state not in STATES[protocol]:
+            raise self.error(case.line, f"state {state!r} is not one of {', '.join(STATES[protocol])} for {protocol}")
+        account = opts.get("as", self.header.get("as", ("alice", 0))[0])
+        if account not in ACCOUNTS:
+            raise self.error(case.line, f"'as' must be one of {', '.join(ACCOUNTS)}")
+        requires = _words(self.header.get("requires", ("", 0))[0]) + _words(opts.get("requires", ""))
+        self.cases.append(
+            Case(
+                slug=case.slug,
+                level=case.level,
+                line=case.line,
+                protocol=protocol,
+                citation=citation,
+                also=tuple(also),
+                title=opts.get("title", file_title),
+                quote=tuple(case.quote),
+                paraphrase=tuple(case.paraphrase),
+                requires=tuple(requires),
+                state=state,
+                account=account,
+                timeout=timeout,
+                steps=tuple(case.steps),
+                path=self.relpath,
+            )
+        )
+        self.current = None
+
+    def _file_citation(self) -> tuple[Citation, str]:
+        value, number = self.header.get("spec", ("", 1))
+        try:
+            citation, title = parse_citation(value)
+        except ValueError as exc:
+            raise self.error(number, str(exc)) from None
+        return citation, self.header.get("title", (title, 0))[0] or title
+
+    def _protocol(self) -> str:
+        return self._case_protocol()
+
+    def _case_protocol(self) -> str:
+        if "protocol" in self.header:
+            return self.header["protocol"][0]
+        found = protocol_from_path(self.relpath)
+        if found is None:
+            line = self.current.line if self.current else 1
+            raise self.error(line, "no 'protocol:' header and the path names no protocol folder")
+        return found
+
+    @staticmethod
+    def _citations(text: str) -> list[Citation]:
+        return [parse_citation(part)[0] for part in text.split(",") if part.strip()]
+
+    @staticmethod
+    def _timeout(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"timeout {text!r} is not a number of seconds") from None
+        if not 0 < value <= 600:
+            raise ValueError(f"timeout {text!r} must be more than 0 and at most 600 seconds")
+        return value
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[\s,]+", text) if w]
+
+
+def _imap_group_closed(patterns: tuple[str, ...]) -> bool:
+    """An IMAP reply group ends with a tagged line or a continuation request."""
+    last = patterns[-1]
+    return not last.startswith("* ")
