@@ -4,6 +4,7 @@ Labels: epic = protocol, feature = RFC, story = section, severity from the level
 Allure report groups results the way the RFCs are organised.
 """
 
+# mypy: disable-error-code="no-untyped-call"
 from __future__ import annotations
 
 from typing import Final

@@ -35,14 +35,23 @@ def discover(target: Target, protocol: str) -> frozenset[str]:
     timeout = max(DISCOVERY_TIMEOUT, target.step_timeout)
     try:
         conn = Connection(
-            "discover", endpoint.host, endpoint.port, log,
+            "discover",
+            endpoint.host,
+            endpoint.port,
+            log,
             implicit_tls=endpoint.tls == "implicit",
             tls_context=client_tls_context(target.ca_file, target.verify_tls),
-            server_name=target.server_name, connect_timeout=timeout,
+            server_name=target.server_name,
+            connect_timeout=timeout,
         )
         try:
-            found = set(driver.discover(conn, reader, SetupContext(endpoint, target.accounts["alice"],
-                                                                   target.client_name, timeout)))
+            found = set(
+                driver.discover(
+                    conn,
+                    reader,
+                    SetupContext(endpoint, target.accounts["alice"], target.client_name, timeout),
+                )
+            )
         finally:
             conn.close()
     except (SessionError, SetupFailed, ReplyFramingError) as exc:

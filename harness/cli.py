@@ -29,15 +29,29 @@ def check_parser() -> argparse.ArgumentParser:
         parser.add_argument(f"--{protocol}", metavar="HOST:PORT", help=f"external {protocol} endpoint")
     parser.add_argument("--tls", choices=("plain", "starttls", "implicit"), help="how to reach external endpoints")
     parser.add_argument("--target-file", metavar="TOML", help="accounts, domains, CA file, capability overrides")
-    parser.add_argument("--suite", default=None, metavar="LIST",
-                        help=f"comma-separated suites to run ({', '.join(SUITE_NAMES)}); default: all that apply")
-    parser.add_argument("--spec", action="append", default=[], metavar="PREFIX",
-                        help="only cases under this protocol/rfcN/section prefix (repeatable)")
+    parser.add_argument(
+        "--suite",
+        default=None,
+        metavar="LIST",
+        help=f"comma-separated suites to run ({', '.join(SUITE_NAMES)}); default: all that apply",
+    )
+    parser.add_argument(
+        "--spec",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="only cases under this protocol/rfcN/section prefix (repeatable)",
+    )
     parser.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports go (default reports/)")
     parser.add_argument("--strict", action="store_true", help="SHOULD-level failures fail the run too")
     parser.add_argument("--baseline", metavar="JSON", help="known deviations of this target")
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
-                        help="run the reference server with a deliberate defect (repeatable)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run the reference server with a deliberate defect (repeatable)",
+    )
     parser.add_argument("-n", "--workers", default="auto", help="pytest-xdist workers (default auto; 0 = serial)")
     parser.add_argument("--step-timeout", type=float, metavar="SECONDS", help="per-step reply timeout")
     return parser
@@ -55,7 +69,10 @@ def check_main(argv: Sequence[str]) -> int:
         suites = [s.strip() for s in args.suite.split(",") if s.strip()]
         unknown = [s for s in suites if s not in SUITE_NAMES]
         if unknown:
-            print(f"mailconform check: unknown suite {unknown[0]!r}; known: {', '.join(SUITE_NAMES)}", file=sys.stderr)
+            print(
+                f"mailconform check: unknown suite {unknown[0]!r}; known: {', '.join(SUITE_NAMES)}",
+                file=sys.stderr,
+            )
             return 2
     elif external:
         suites = sorted({ENDPOINT_SUITES[p] for p in external})
@@ -69,14 +86,17 @@ def check_main(argv: Sequence[str]) -> int:
     pytest_args = [
         *paths,
         f"--rootdir={ROOT}",
-        "-p", "no:cacheprovider",
+        "-p",
+        "no:cacheprovider",
         f"--junitxml={report_dir / 'junit.xml'}",
         f"--alluredir={report_dir / 'allure-results'}",
         "--clean-alluredir",
         f"--report-dir={report_dir}",
         "-q",
-        "-o", "junit_family=xunit2",
-        "-o", "console_output_style=classic",
+        "-o",
+        "junit_family=xunit2",
+        "-o",
+        "console_output_style=classic",
     ]
     if args.workers not in ("0", "1"):
         pytest_args += ["-n", args.workers]
@@ -99,10 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = "check, serve, faults"
     if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: mailconform {{{commands}}} ...\n\n"
-              "  check   run the conformance suites (reference server by default, or --smtp HOST:PORT ...)\n"
-              "  serve   run the reference mail server in the foreground\n"
-              "  faults  list the reference server's deliberate defects and the clauses they break")
+        print(
+            f"usage: mailconform {{{commands}}} ...\n\n"
+            "  check   run the conformance suites (reference server by default, or --smtp HOST:PORT ...)\n"
+            "  serve   run the reference mail server in the foreground\n"
+            "  faults  list the reference server's deliberate defects and the clauses they break"
+        )
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "check":
@@ -110,11 +132,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         from reference_server.main import serve_main
 
-        return serve_main(rest)
+        return int(serve_main(rest))
     if command == "faults":
         from reference_server.main import faults_main
 
-        return faults_main(rest)
+        return int(faults_main(rest))
     print(f"mailconform: unknown command {command!r}; use one of {commands}", file=sys.stderr)
     return 2
 

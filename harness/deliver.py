@@ -50,14 +50,25 @@ def deliver_messages(
     reader = driver.new_reader()
     recipient = target.accounts[role].address
     try:
-        conn = Connection("fixture", endpoint.host, endpoint.port, log, implicit_tls=endpoint.tls == "implicit",
-                          tls_context=tls, server_name=target.server_name, connect_timeout=timeout)
+        conn = Connection(
+            "fixture",
+            endpoint.host,
+            endpoint.port,
+            log,
+            implicit_tls=endpoint.tls == "implicit",
+            tls_context=tls,
+            server_name=target.server_name,
+            connect_timeout=timeout,
+        )
         state = "authenticated" if protocol == "submission" else "greeted"
         driver.setup(conn, reader, state, SetupContext(endpoint, target.accounts["alice"], target.client_name, timeout))
         for index in range(1, count + 1):
             data = fixture_message(target, recipient, index, size)
-            for line, ok in ((f"MAIL FROM:<{target.accounts['alice'].address}>", 250), (f"RCPT TO:<{recipient}>", 250),
-                             ("DATA", 354)):
+            for line, ok in (
+                (f"MAIL FROM:<{target.accounts['alice'].address}>", 250),
+                (f"RCPT TO:<{recipient}>", 250),
+                ("DATA", 354),
+            ):
                 conn.send(line.encode() + b"\r\n")
                 reply = driver.read(conn, reader, timeout)
                 if reply.code != ok:

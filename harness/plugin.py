@@ -43,24 +43,64 @@ started_key = pytest.StashKey[tuple[float, str]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mailconform", "mail conformance (mailconform)")
     for protocol in PROTOCOLS:
-        group.addoption(f"--{protocol}", metavar="HOST:PORT", default=None,
-                        help=f"test an external {protocol} server at HOST:PORT instead of the reference server")
-    group.addoption("--tls", choices=("plain", "starttls", "implicit"), default=None,
-                    help="how to reach external endpoints: plain, STARTTLS before authenticating, or implicit TLS")
-    group.addoption("--target-file", metavar="TOML", default=None,
-                    help="target description: endpoints, accounts, domain, CA file, capability overrides")
-    group.addoption("--fault", action="append", default=[], metavar="NAME",
-                    help="start the reference server with this deliberate defect (repeatable)")
-    group.addoption("--strict-levels", dest="mc_strict", action="store_true", default=False,
-                    help="SHOULD/MAY/SPEC failures fail the run too")
-    group.addoption("--baseline", metavar="JSON", default=None,
-                    help="known deviations of this target: reported as xfailed, and as fixed when they pass")
-    group.addoption("--spec", action="append", default=[], metavar="PREFIX",
-                    help="run only cases whose protocol/rfcN/section or suite path starts with PREFIX")
-    group.addoption("--report-dir", metavar="DIR", default=None,
-                    help="write conformance.json and conformance.md here at the end of the run")
-    group.addoption("--step-timeout", type=float, default=None, metavar="SECONDS",
-                    help="how long a step waits for a reply (default 10, or the target file's step_timeout)")
+        group.addoption(
+            f"--{protocol}",
+            metavar="HOST:PORT",
+            default=None,
+            help=f"test an external {protocol} server at HOST:PORT instead of the reference server",
+        )
+    group.addoption(
+        "--tls",
+        choices=("plain", "starttls", "implicit"),
+        default=None,
+        help="how to reach external endpoints: plain, STARTTLS before authenticating, or implicit TLS",
+    )
+    group.addoption(
+        "--target-file",
+        metavar="TOML",
+        default=None,
+        help="target description: endpoints, accounts, domain, CA file, capability overrides",
+    )
+    group.addoption(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="start the reference server with this deliberate defect (repeatable)",
+    )
+    group.addoption(
+        "--strict-levels",
+        dest="mc_strict",
+        action="store_true",
+        default=False,
+        help="SHOULD/MAY/SPEC failures fail the run too",
+    )
+    group.addoption(
+        "--baseline",
+        metavar="JSON",
+        default=None,
+        help="known deviations of this target: reported as xfailed, and as fixed when they pass",
+    )
+    group.addoption(
+        "--spec",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="run only cases whose protocol/rfcN/section or suite path starts with PREFIX",
+    )
+    group.addoption(
+        "--report-dir",
+        metavar="DIR",
+        default=None,
+        help="write conformance.json and conformance.md here at the end of the run",
+    )
+    group.addoption(
+        "--step-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long a step waits for a reply (default 10, or the target file's step_timeout)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,19 +144,15 @@ class TranscriptFile(pytest.File):
         try:
             transcript = parse_transcript(self.path.read_text(encoding="utf-8"), self.path, relpath)
         except TranscriptError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise pytest.Collector.CollectError(str(exc)) from None
         except UnicodeDecodeError as exc:
-            raise self.CollectError(f"{self.path}:1: not UTF-8 text ({exc.reason})") from None
+            raise pytest.Collector.CollectError(f"{self.path}:1: not UTF-8 text ({exc.reason})") from None
         for case in transcript.cases:
             rfcs = [case.citation.rfc, *(c.rfc for c in case.also)]
             problem = quote_problem(case.quote, rfcs)
             if problem:
-                first_quote = next((i for i, _ in enumerate(case.quote)), 0)
-                raise self.CollectError(f"{self.path}:{case.line + 1 + first_quote}: {problem}")
+                raise pytest.Collector.CollectError(f"{self.path}:{case.line}: case '{case.slug}': {problem}")
             yield TranscriptItem.from_parent(self, name=case.slug, case=case)
-
-    def CollectError(self, message: str) -> pytest.Collector.CollectError:  # noqa: N802
-        return pytest.Collector.CollectError(message)
 
 
 class CaseFailed(Exception):
@@ -152,10 +188,14 @@ class TranscriptItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
             return format_failure(self.case, excinfo.value.result)
-        return super().repr_failure(excinfo)  # type: ignore[no-any-return]
+        return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.case.line - 1, f"{self.case.case_id} [{self.case.level.value} {self.case.citation}]"
+        return (
+            self.path,
+            self.case.line - 1,
+            f"{self.case.case_id} [{self.case.level.value} {self.case.citation}]",
+        )
 
 
 def format_failure(case: Case, result: CaseResult) -> str:
@@ -166,8 +206,9 @@ def format_failure(case: Case, result: CaseResult) -> str:
         lines.append(f"{case.path}:{failure.line}: {failure.step}")
         lines.append(f"  {failure.message}")
         lines.append("")
-        diff = difflib.unified_diff(failure.expected.splitlines(), failure.received.splitlines(),
-                                    "expected", "received", lineterm="")
+        diff = difflib.unified_diff(
+            failure.expected.splitlines(), failure.received.splitlines(), "expected", "received", lineterm=""
+        )
         lines += list(diff) or [f"expected: {failure.expected}", f"received: {failure.received}"]
     lines += ["", "session log:", result.log or "(empty)"]
     return "\n".join(lines)
@@ -198,8 +239,10 @@ class TargetHolder:
             return self._target.describe()
         if self.external is not None:
             return self.external.describe()
-        return {"name": "reference" + (f" (faults: {', '.join(self.faults)})" if self.faults else ""),
-                "endpoints": {}}
+        return {
+            "name": "reference" + (f" (faults: {', '.join(self.faults)})" if self.faults else ""),
+            "endpoints": {},
+        }
 
     def unreachable(self) -> list[str]:
         assert self.external is not None
@@ -252,14 +295,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.when == "call":
         if report.failed and deviation is not None:
             report.outcome = "skipped"
-            report.wasxfail = f"known deviation: {deviation.reason}"  # type: ignore[attr-defined]
+            report.wasxfail = f"known deviation: {deviation.reason}"
             verdict = "xfailed"
         elif report.failed and not blocking:
             report.outcome = "skipped"
-            report.wasxfail = f"{case.level.value}-level deviation, not blocking without --strict"  # type: ignore[attr-defined]
+            report.wasxfail = f"{case.level.value}-level deviation, not blocking without --strict"
             verdict = "failed"
         elif report.passed and deviation is not None:
-            report.wasxfail = f"fixed: listed in the baseline as a known deviation ({deviation.reason})"  # type: ignore[attr-defined]
+            report.wasxfail = f"fixed: listed in the baseline as a known deviation ({deviation.reason})"
             verdict = "xpassed"
     props["verdict"] = verdict
     props["reason"] = item.result.reason if item.result is not None else ""
@@ -292,7 +335,7 @@ class Recorder:
         self.config = config
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = next((json.loads(v) for k, v in report.user_properties if k == PROPERTY), None)
+        props = next((json.loads(str(v)) for k, v in report.user_properties if k == PROPERTY), None)
         if props is None or (report.when != "call" and report.outcome == "passed"):
             return
         records = self.config.stash[records_key]
@@ -357,7 +400,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     report_dir = config.option.report_dir
     records = config.stash[records_key]
-    if report_dir is None or not records and not session.testscollected:
+    if report_dir is None or (not records and not session.testscollected):
         return
     run = build_run(config)
     directory = Path(report_dir)

@@ -102,13 +102,24 @@ class CaseRunner:
     def run(self) -> CaseResult:
         started = time.monotonic()
         try:
-            self._open(DEFAULT_CONNECTION, self.case.protocol, self.case.state, self.case.account, line=self.case.line)
+            self._open(
+                DEFAULT_CONNECTION,
+                self.case.protocol,
+                self.case.state,
+                self.case.account,
+                line=self.case.line,
+            )
             steps = self.case.steps
             for index, step in enumerate(steps):
                 self._step(step, steps[index + 1 :])
         except _Fail as failed:
-            return CaseResult("failed", failed.failure.message, failed.failure, self.log.render(),
-                              time.monotonic() - started)
+            return CaseResult(
+                "failed",
+                failed.failure.message,
+                failed.failure,
+                self.log.render(),
+                time.monotonic() - started,
+            )
         finally:
             for opened in self.connections.values():
                 opened.connection.close()
@@ -119,16 +130,26 @@ class CaseRunner:
     def _open(self, name: str, protocol: str, state: str, account: str, line: int) -> None:
         endpoint = self.target.endpoints.get(protocol)
         if endpoint is None:
-            self._fail(line, f"@{name}", f"a {protocol} endpoint", "none configured",
-                       f"the target has no {protocol} endpoint")
+            self._fail(
+                line,
+                f"@{name}",
+                f"a {protocol} endpoint",
+                "none configured",
+                f"the target has no {protocol} endpoint",
+            )
         assert endpoint is not None
         driver = make_driver(protocol)
         reader = driver.new_reader()
         try:
             connection = Connection(
-                name, endpoint.host, endpoint.port, self.log,
-                implicit_tls=endpoint.tls == "implicit", tls_context=self.tls_context,
-                server_name=self.target.server_name, connect_timeout=self.timeout,
+                name,
+                endpoint.host,
+                endpoint.port,
+                self.log,
+                implicit_tls=endpoint.tls == "implicit",
+                tls_context=self.tls_context,
+                server_name=self.target.server_name,
+                connect_timeout=self.timeout,
             )
         except ConnectFailed as exc:
             self._fail(line, f"connect {name}", f"a {protocol} connection", str(exc), str(exc))
@@ -137,8 +158,13 @@ class CaseRunner:
         try:
             driver.setup(connection, reader, state, context)
         except (SetupFailed, SessionError, ReplyFramingError) as exc:
-            self._fail(line, f"state {state}", f"the server lets the harness reach state '{state}'", str(exc),
-                       f"precondition failed on connection {name}: {exc}")
+            self._fail(
+                line,
+                f"state {state}",
+                f"the server lets the harness reach state '{state}'",
+                str(exc),
+                f"precondition failed on connection {name}: {exc}",
+            )
         self.log.note(name, f"state {state} reached" if state != "connected" else "connected")
 
     # -- steps ---------------------------------------------------------------------------------
@@ -164,14 +190,24 @@ class CaseRunner:
         except SessionError as exc:
             self._fail(step.line, _describe(step), _expected(step), f"<{type(exc).__name__}: {exc}>", str(exc))
         except ReplyFramingError as exc:
-            self._fail(step.line, _describe(step), _expected(step), f"<unframeable reply: {exc}>",
-                       f"the reply cannot be framed: {exc}")
+            self._fail(
+                step.line,
+                _describe(step),
+                _expected(step),
+                f"<unframeable reply: {exc}>",
+                f"the reply cannot be framed: {exc}",
+            )
 
     def _use(self, step: UseConnection) -> None:
         if step.name not in self.connections:
             main = self.connections[DEFAULT_CONNECTION]
-            self._open(step.name, step.protocol or main.protocol, step.state or self.case.state,
-                       step.account or self.case.account, step.line)
+            self._open(
+                step.name,
+                step.protocol or main.protocol,
+                step.state or self.case.state,
+                step.account or self.case.account,
+                step.line,
+            )
         self.current = step.name
 
     def _render(self, step: Send | LiteralData, text: str, raw: bool) -> bytes:
@@ -204,8 +240,13 @@ class CaseRunner:
         expected = "\n".join((*step.patterns, *("| " + b for b in (step.body or ()))))
         if step.negate:
             if judgement.mismatch is None:
-                self._fail(step.line, _describe(step), f"anything but: {expected}", judgement.received,
-                           "the reply matches what the RFC forbids here")
+                self._fail(
+                    step.line,
+                    _describe(step),
+                    f"anything but: {expected}",
+                    judgement.received,
+                    "the reply matches what the RFC forbids here",
+                )
             return
         if judgement.mismatch is not None:
             self._fail(step.line, _describe(step), expected, judgement.received, judgement.mismatch)
@@ -218,25 +259,39 @@ class CaseRunner:
         leftover = opened.driver.buffered(opened.reader)
         received = leftover + opened.connection.wait_for_close(self.timeout)
         if received:
-            self._fail(step.line, "S: <EOF>", "the server closes the connection",
-                       received.decode("utf-8", "replace"), "the server sent more before closing")
+            self._fail(
+                step.line,
+                "S: <EOF>",
+                "the server closes the connection",
+                received.decode("utf-8", "replace"),
+                "the server sent more before closing",
+            )
 
     def _expect_silence(self, opened: _Open, step: ExpectSilence) -> None:
         leftover = opened.driver.buffered(opened.reader)
         wait = self.timeout if self._timeout_set else min(SILENCE_DEFAULT, self.timeout)
         received = leftover + opened.connection.read_silence(wait)
         if received:
-            self._fail(step.line, "S: <SILENT>", "no reply (the server waits for more input)",
-                       received.decode("utf-8", "replace"), "the server replied where it must wait")
+            self._fail(
+                step.line,
+                "S: <SILENT>",
+                "no reply (the server waits for more input)",
+                received.decode("utf-8", "replace"),
+                "the server replied where it must wait",
+            )
 
     def _directive(self, opened: _Open, step: Directive) -> None:
         verb = step.verb
         if verb == "starttls":
             leftover = opened.driver.buffered(opened.reader)
             if leftover:
-                self._fail(step.line, "! starttls", "nothing after the go-ahead before the TLS handshake",
-                           leftover.decode("utf-8", "replace"),
-                           "the server sent plaintext after its TLS go-ahead (RFC 3207 §4.2)")
+                self._fail(
+                    step.line,
+                    "! starttls",
+                    "nothing after the go-ahead before the TLS handshake",
+                    leftover.decode("utf-8", "replace"),
+                    "the server sent plaintext after its TLS go-ahead (RFC 3207 §4.2)",
+                )
             opened.connection.start_tls(self.timeout)
         elif verb == "close":
             opened.connection.close()
@@ -261,8 +316,13 @@ class CaseRunner:
         try:
             deliver_messages(self.target, account, count, size, self.log, self.timeout, self.tls_context)
         except DeliveryFailed as exc:
-            self._fail(step.line, _describe(step), f"{count} messages delivered to {account}", str(exc),
-                       f"fixture delivery failed: {exc}")
+            self._fail(
+                step.line,
+                _describe(step),
+                f"{count} messages delivered to {account}",
+                str(exc),
+                f"fixture delivery failed: {exc}",
+            )
 
     def _fail(self, line: int, step: str, expected: str, received: str, message: str) -> None:
         raise _Fail(StepFailure(line, step, expected, received, message))

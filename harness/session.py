@@ -8,11 +8,12 @@ into the SessionLog, which is what a failure report and the Allure attachment sh
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
 
 from pexpect import EOF, TIMEOUT
@@ -208,10 +209,8 @@ class Connection:
         self._spawn = self._make_spawn(wrapped)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._spawn.close()
-        except OSError:
-            pass
         self.log.note(self.name, "closed by the client")
 
 

@@ -26,7 +26,12 @@ from harness.transcript.model import PROTOCOLS
 TLS_MODES: Final = ("plain", "starttls", "implicit")
 REFERENCE_START_TIMEOUT: Final = 30.0
 REFERENCE_STOP_TIMEOUT: Final = 10.0
-REFERENCE_DEFAULT_TLS: Final = {"smtp": "starttls", "submission": "starttls", "pop3": "starttls", "imap": "starttls"}
+REFERENCE_DEFAULT_TLS: Final = {
+    "smtp": "starttls",
+    "submission": "starttls",
+    "pop3": "starttls",
+    "imap": "starttls",
+}
 
 
 class TargetError(ValueError):
@@ -84,7 +89,10 @@ class Target:
         return values
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "endpoints": {p: f"{e.host}:{e.port} ({e.tls})" for p, e in self.endpoints.items()}}
+        return {
+            "name": self.name,
+            "endpoints": {p: f"{e.host}:{e.port} ({e.tls})" for p, e in self.endpoints.items()},
+        }
 
 
 def parse_hostport(text: str, where: str) -> tuple[str, int]:
@@ -115,7 +123,7 @@ def external_target(
         if protocol not in PROTOCOLS:
             raise TargetError(f"{where}: [endpoints] {protocol}: not one of {', '.join(PROTOCOLS)}")
         if not isinstance(value, str):
-            raise TargetError(f"{where}: [endpoints] {protocol}: expected \"HOST:PORT\"")
+            raise TargetError(f'{where}: [endpoints] {protocol}: expected "HOST:PORT"')
         host, port = parse_hostport(value, f"{where}: {protocol}")
         mode = config.get("tls_per_protocol", {}).get(protocol, tls_mode)
         resolved[protocol] = Endpoint(protocol, host, port, mode)
@@ -125,7 +133,7 @@ def external_target(
     accounts = _accounts(config.get("accounts", {}), domain, where)
     caps = config.get("capabilities", {})
     if not isinstance(caps, dict) or not all(isinstance(v, list) for v in caps.values()):
-        raise TargetError(f"{where}: [capabilities] maps a protocol to a list like [\"-CHUNKING\", \"+SIZE\"]")
+        raise TargetError(f'{where}: [capabilities] maps a protocol to a list like ["-CHUNKING", "+SIZE"]')
     timeout = config.get("step_timeout", 10.0)
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise TargetError(f"{where}: step_timeout must be a positive number of seconds")

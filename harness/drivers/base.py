@@ -45,8 +45,13 @@ class Driver(Protocol):
         """Tell the reader what the sent command implies for framing (POP3 multi-line)."""
 
     def expect(
-        self, conn: Connection, reader: Any, patterns: tuple[str, ...], body: tuple[str, ...] | None,
-        bound: Mapping[str, str], timeout: float,
+        self,
+        conn: Connection,
+        reader: Any,
+        patterns: tuple[str, ...],
+        body: tuple[str, ...] | None,
+        bound: Mapping[str, str],
+        timeout: float,
     ) -> Judgement: ...
 
     def setup(self, conn: Connection, reader: Any, state: str, ctx: SetupContext) -> None: ...

@@ -155,9 +155,7 @@ def imap_group_mismatch(
     return None, captures | assignment
 
 
-def _assign(
-    patterns: list[Pattern], responses: list[ImapResponse], bound: Mapping[str, str]
-) -> dict[str, str] | None:
+def _assign(patterns: list[Pattern], responses: list[ImapResponse], bound: Mapping[str, str]) -> dict[str, str] | None:
     """Each pattern to a distinct response, in any order (small groups: plain backtracking)."""
     if not patterns:
         return {}

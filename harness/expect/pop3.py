@@ -90,9 +90,7 @@ def pop3_mismatch(
     return None, captures
 
 
-def _match_lines(
-    patterns: list[Pattern | None], lines: list[str], bound: Mapping[str, str]
-) -> dict[str, str] | None:
+def _match_lines(patterns: list[Pattern | None], lines: list[str], bound: Mapping[str, str]) -> dict[str, str] | None:
     """Match line by line; a None pattern (`...`) takes any number of lines (backtracking)."""
     if not patterns:
         return {} if not lines else None

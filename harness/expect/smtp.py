@@ -62,7 +62,8 @@ def parse_smtp_expectation(pattern: str) -> SmtpExpectation:
         else:
             raise ValueError(
                 f"SMTP reply pattern {pattern!r}: unexpected {word!r} "
-                "(after the code: an enhanced code, has=KEYWORD, lacks=KEYWORD, wellformed; reply text is never matched)"
+                "(after the code: an enhanced code, has=KEYWORD, lacks=KEYWORD, wellformed; "
+                "reply text is never matched)"
             )
     return SmtpExpectation(tuple(words[0].split("|")), enhanced, tuple(has), tuple(lacks), wellformed)
 
@@ -76,9 +77,8 @@ def smtp_mismatch(expectation: SmtpExpectation, reply: SmtpReply) -> str | None:
     code = f"{reply.code:03d}"
     if not any(_code_matches(spec, code) for spec in expectation.codes):
         return f"reply code {code}, expected {'|'.join(expectation.codes)}"
-    if expectation.enhanced and reply.enhanced:
-        if not _enhanced_matches(expectation.enhanced, reply.enhanced):
-            return f"enhanced status code {reply.enhanced}, expected {expectation.enhanced}"
+    if expectation.enhanced and reply.enhanced and not _enhanced_matches(expectation.enhanced, reply.enhanced):
+        return f"enhanced status code {reply.enhanced}, expected {expectation.enhanced}"
     if expectation.has or expectation.lacks:
         keywords = ehlo_keywords(reply)
         for keyword in expectation.has:

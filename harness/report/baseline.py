@@ -53,6 +53,7 @@ def load_baseline(path: Path) -> Baseline:
             raise BaselineError(f"{where} ({case_id}): a deviation needs a written 'reason'")
         if case_id in deviations:
             raise BaselineError(f"{where}: {case_id} is listed twice")
-        deviations[case_id] = Deviation(case_id, reason.strip(), str(entry.get("observed", "")),
-                                        str(entry.get("clause", "")))
+        deviations[case_id] = Deviation(
+            case_id, reason.strip(), str(entry.get("observed", "")), str(entry.get("clause", ""))
+        )
     return Baseline(path, str(data.get("target", "")), deviations)

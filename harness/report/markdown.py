@@ -26,16 +26,20 @@ def summary_lines(run: dict[str, Any]) -> list[str]:
     failures = [c for c in run["cases"] if c["outcome"] == "failed"]
     for case in failures:
         flag = "" if case["blocking"] else " (not blocking)"
-        lines.append(f"  FAILED {case['level']} RFC {case['rfc']} §{case['section']} {case['id']}{flag}: "
-                     f"{case['reason'].splitlines()[0] if case['reason'] else ''}")
+        lines.append(
+            f"  FAILED {case['level']} RFC {case['rfc']} §{case['section']} {case['id']}{flag}: "
+            f"{case['reason'].splitlines()[0] if case['reason'] else ''}"
+        )
     lines.append(f"  blocking failures: {summary['blocking_failures']}")
     return lines
 
 
 def render_markdown(run: dict[str, Any]) -> str:
     out = [f"# Conformance: {run['target'].get('name', '?')}", ""]
-    out.append(f"Started {run['started']}, {run['duration']:.1f} s, strict={run['strict']}"
-               + (f", baseline {run['baseline']}" if run["baseline"] else ""))
+    out.append(
+        f"Started {run['started']}, {run['duration']:.1f} s, strict={run['strict']}"
+        + (f", baseline {run['baseline']}" if run["baseline"] else "")
+    )
     out.append("")
     endpoints = run["target"].get("endpoints", {})
     if endpoints:
@@ -47,7 +51,9 @@ def render_markdown(run: dict[str, Any]) -> str:
     for case in run["cases"]:
         sections[(case["protocol"], case["rfc"], case["section"])].append(case)
     out += ["| protocol | RFC § | MUST | SHOULD/MAY/SPEC | cases |", "|---|---|---|---|---|"]
-    for (protocol, rfc, section), cases in sorted(sections.items(), key=lambda kv: (kv[0][0], kv[0][1], _key(kv[0][2]))):
+    for (protocol, rfc, section), cases in sorted(
+        sections.items(), key=lambda kv: (kv[0][0], kv[0][1], _key(kv[0][2]))
+    ):
         must = [c for c in cases if c["level"] == "MUST"]
         other = [c for c in cases if c["level"] != "MUST"]
         out.append(f"| {protocol} | {rfc} §{section} | {_cell(must)} | {_cell(other)} | {len(cases)} |")
@@ -55,8 +61,10 @@ def render_markdown(run: dict[str, Any]) -> str:
     if problems:
         out += ["", "## Failures and known deviations", ""]
         for case in problems:
-            out.append(f"- **{MARK[case['outcome']]}** `{case['id']}` ({case['level']}, RFC {case['rfc']} "
-                       f"§{case['section']}): {case['reason'].splitlines()[0] if case['reason'] else ''}")
+            out.append(
+                f"- **{MARK[case['outcome']]}** `{case['id']}` ({case['level']}, RFC {case['rfc']} "
+                f"§{case['section']}): {case['reason'].splitlines()[0] if case['reason'] else ''}"
+            )
     return "\n".join(out) + "\n"
 
 

@@ -8,11 +8,11 @@ that a result can always be traced back to the sentence of the RFC it checks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """Requirement levels as RFC 2119 names them; SPEC is normative prose without a keyword."""
 
     MUST = "MUST"

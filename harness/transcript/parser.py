@@ -24,8 +24,8 @@ from harness.transcript.model import (
     Expect,
     ExpectClose,
     ExpectSilence,
-    LiteralData,
     Level,
+    LiteralData,
     Send,
     Step,
     Transcript,
@@ -160,7 +160,8 @@ class _Parser:
         key = key.strip()
         if not sep or key not in FILE_KEYS:
             raise self.error(
-                number, f"expected a header 'key: value' with key one of {', '.join(FILE_KEYS)}, or a case '=='"
+                number,
+                f"expected a header 'key: value' with key one of {', '.join(FILE_KEYS)}, or a case '=='",
             )
         if key in self.header:
             raise self.error(number, f"header '{key}' given twice")
@@ -234,7 +235,8 @@ class _Parser:
             self._use_connection(number, line[1:].split())
         else:
             raise self.error(
-                number, f"unexpected line {line.strip()[:40]!r}: a case holds > ~ C: B: L: S: S!: S| ! @ lines"
+                number,
+                f"unexpected line {line.strip()[:40]!r}: a case holds > ~ C: B: L: S: S!: S| ! @ lines",
             )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -248,7 +250,8 @@ class _Parser:
         for name in variables_used(pieces):
             if name not in known:
                 raise self.error(
-                    number, f"variable ${name} is neither a target variable nor captured by an earlier S: line"
+                    number,
+                    f"variable ${name} is neither a target variable nor captured by an earlier S: line",
                 )
 
     def _captured_so_far(self) -> set[str]:
