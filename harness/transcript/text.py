@@ -8,12 +8,15 @@ Forms:
   `$name`, `${name}`    a variable (target variables, or a capture made earlier)
   `$$`                  a literal `$`
   `${repeat:N:text}`    `text` repeated N times (overlong lines, big payloads)
+  `${b64:text}`         base64 of `text`, which may hold `$name` variables and the raw
+                        escapes below (`${b64:\0$alice_login\0$alice_password}`)
 and in raw (`B:`) lines only: `\\r \\n \\t \\0 \\\\ \\xHH` escapes, so bare LF, NUL and
 other bytes a command line cannot carry can be sent.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,7 +47,14 @@ class Repeat:
     data: bytes
 
 
-Piece = Literal | Variable | Repeat
+@dataclass(frozen=True)
+class Base64:
+    """`${b64:...}`: SASL tokens (AUTH PLAIN, RFC 4616) built from the target's credentials."""
+
+    pieces: tuple[Literal | Variable | Repeat, ...]
+
+
+Piece = Literal | Variable | Repeat | Base64
 
 
 def parse_text(text: str, *, raw: bool) -> list[Piece]:
@@ -76,7 +86,13 @@ def parse_text(text: str, *, raw: bool) -> list[Piece]:
 
 
 def variables_used(pieces: list[Piece]) -> list[str]:
-    return [p.name for p in pieces if isinstance(p, Variable)]
+    names: list[str] = []
+    for piece in pieces:
+        if isinstance(piece, Variable):
+            names.append(piece.name)
+        elif isinstance(piece, Base64):
+            names += variables_used(list(piece.pieces))
+    return names
 
 
 def render(pieces: list[Piece], variables: Mapping[str, str]) -> bytes:
@@ -87,6 +103,8 @@ def render(pieces: list[Piece], variables: Mapping[str, str]) -> bytes:
             out += piece.data
         elif isinstance(piece, Repeat):
             out += piece.data * piece.count
+        elif isinstance(piece, Base64):
+            out += base64.b64encode(render(list(piece.pieces), variables))
         else:
             if piece.name not in variables:
                 raise TextError(f"variable ${piece.name} is not defined here")
@@ -105,6 +123,11 @@ def _parse_dollar(text: str, i: int) -> tuple[Piece, int]:
         inner = text[i + 2 : end]
         if inner.startswith("repeat:"):
             return _parse_repeat(inner), end + 1
+        if inner.startswith("b64:"):
+            nested = parse_text(inner[len("b64:") :], raw=True)
+            if any(isinstance(p, Base64) for p in nested):
+                raise TextError("${b64:...} cannot nest another ${b64:...}")
+            return Base64(tuple(p for p in nested if not isinstance(p, Base64))), end + 1
         if not NAME_RE.fullmatch(inner):
             raise TextError(f"'${{{inner}}}' is not a variable name or ${{repeat:N:text}}")
         return Variable(inner), end + 1
