@@ -1,0 +1,189 @@
+"""Pure, incremental decoders for mail data: DATA (dot-stuffed) and BDAT (counted).
+
+The DATA decoder is fed whatever the socket delivered -- one byte or a megabyte -- and
+returns the octets to store, whether the end of data was seen, and the bytes after it
+(the next pipelined commands). It never holds more than one text line plus the new input,
+so a 50 MB message streams straight to the spool.
+
+Line ends are CRLF only (RFC 5321 §2.3.8); the end of data is a line holding just "."
+(§4.1.1.4), so the smuggling sequences <LF>.<LF>, <CR>.<CR>, <LF>.<CR><LF> and
+<CR><LF>.<LF> never end the data. Bare CR, bare LF, over-long lines and over-size
+messages are recorded as defects; once a defect makes the message unacceptable the
+decoder stops emitting data but keeps reading to the real end, because the reply can
+only come after it (§4.2.5, §4.5.3.1.9).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from reference_server.faults import NO_FAULTS, Faults
+
+TEXT_LINE_MAX: Final = 1000  # RFC 5321 §4.5.3.1.6: text line incl. CRLF, not counting the stuffed dot
+
+_CR: Final = 0x0D
+_END_OF_DATA: Final = b"\r\n.\r\n"
+_END_AT_START: Final = b".\r\n"
+_LF_END_OF_DATA: Final = re.compile(rb"\n\.\r?\n")  # what a server that splits on LF sees as the end
+
+
+class Defect(enum.Enum):
+    """Something wrong with the mail data, found while decoding it."""
+
+    BARE_LF = "bare LF"
+    BARE_CR = "bare CR"
+    LONG_LINE = "line longer than the text line limit"
+    TOO_BIG = "message larger than the size limit"
+
+
+@dataclass(frozen=True)
+class DataPolicy:
+    """Limits that apply to one message's data."""
+
+    max_size: int | None  # octets after unstuffing (RFC 1870 §5 message size); None = no limit
+    max_line: int | None = TEXT_LINE_MAX  # None for BDAT (RFC 3030: no line structure)
+    reject_bare_newlines: bool = True  # [smtp] bare_lf = "reject"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The result of one feed: data to store, and after the end, the unconsumed input."""
+
+    data: bytes
+    done: bool
+    rest: bytes = b""
+
+
+class DotDecoder:
+    """Removes dot-stuffing (RFC 5321 §4.5.2) and finds <CRLF>.<CRLF> across any split."""
+
+    def __init__(self, policy: DataPolicy, faults: Faults = NO_FAULTS) -> None:
+        self._policy = policy
+        self._unstuff = not faults.on("smtp.dot-unstuffing-missing")
+        self._lf_ends_data = faults.on("smtp.bare-lf-ends-data")
+        self._truncate_long_lines = faults.on("smtp.long-line-truncated")
+        self._tail = b""  # unterminated last line, kept until its LF arrives
+        self._at_line_start = True  # does `_tail` begin a line (after CRLF or at the start)?
+        self._skip_to_lf = False  # truncating fault: drop the rest of a cut line
+        self._done = False
+        self.size = 0  # octets of the decoded message, counted even after emitting stopped
+        self.defects: set[Defect] = set()
+
+    @property
+    def rejected(self) -> bool:
+        """Has a defect made the message unacceptable (so nothing more is emitted)?"""
+        fatal = {Defect.LONG_LINE, Defect.TOO_BIG}
+        if self._policy.reject_bare_newlines:
+            fatal |= {Defect.BARE_LF, Defect.BARE_CR}
+        return bool(self.defects & fatal)
+
+    def feed(self, data: bytes) -> Decoded:
+        if self._done:
+            raise RuntimeError("feed() after the end of data")
+        buf = self._tail + data
+        self._tail = b""
+        if self._skip_to_lf:
+            newline = buf.find(b"\n")
+            if newline < 0:
+                self._tail = buf[-1:] if buf.endswith(b"\r") else b""
+                return Decoded(b"", False)
+            self._at_line_start = newline > 0 and buf[newline - 1] == _CR
+            buf = buf[newline + 1 :]
+            self._skip_to_lf = False
+        end, end_length = self._find_end(buf)
+        if end >= 0:
+            self._done = True
+            out = self._take_lines(buf[:end])
+            return Decoded(out, True, buf[end + end_length :])
+        cut = buf.rfind(b"\n") + 1
+        out = self._take_lines(buf[:cut])
+        if cut:
+            self._at_line_start = cut >= 2 and buf[cut - 2] == _CR
+        out += self._keep_tail(buf[cut:])
+        return Decoded(out, False)
+
+    def _find_end(self, buf: bytes) -> tuple[int, int]:
+        """Index and length of the end-of-data line ".\\r\\n" in `buf`, or (-1, 0)."""
+        if self._at_line_start and buf.startswith(_END_AT_START):
+            return 0, len(_END_AT_START)
+        index = buf.find(_END_OF_DATA)
+        found = (index + 2, 3) if index >= 0 else (-1, 0)
+        if self._lf_ends_data:
+            if self._at_line_start and buf.startswith(b".\n"):
+                return 0, 2
+            match = _LF_END_OF_DATA.search(buf)
+            if match and (found[0] < 0 or match.start() + 1 < found[0]):
+                found = match.start() + 1, match.end() - match.start() - 1
+        return found
+
+    def _keep_tail(self, tail: bytes) -> bytes:
+        """Hold an unterminated line; one already over the limit is dropped, not buffered."""
+        limit = self._policy.max_line
+        if limit is None or len(tail) <= limit + 1:
+            self._tail = tail
+            return b""
+        self.size += len(tail)
+        keep_cr = tail.endswith(b"\r")
+        self._tail = b"\r" if keep_cr else b""
+        start_dot = self._at_line_start and tail.startswith(b".") and self._unstuff
+        self._at_line_start = False
+        if self._truncate_long_lines:
+            self._skip_to_lf = True
+            self._tail = b""
+            cut = tail[1 if start_dot else 0 :][: limit - 2] + b"\r\n"
+            return b"" if self.rejected else cut
+        self.defects.add(Defect.LONG_LINE)
+        return b""
+
+    def _take_lines(self, body: bytes) -> bytes:
+        """Decode complete lines: unstuff, look for defects, count, and decide to emit."""
+        if not body:
+            return b""
+        if self._unstuff:
+            if self._at_line_start and body.startswith(b"."):
+                body = body[1:]
+            if b"\r\n." in body:
+                body = body.replace(b"\r\n.", b"\r\n")
+        crlf = body.count(b"\r\n")
+        if body.count(b"\n") != crlf:
+            self.defects.add(Defect.BARE_LF)
+        if body.count(b"\r") != crlf:
+            self.defects.add(Defect.BARE_CR)
+        limit = self._policy.max_line
+        if limit is not None and len(body) >= limit and max(map(len, body.split(b"\n"))) >= limit:
+            if self._truncate_long_lines:
+                body = _truncate_lines(body, limit)
+            else:
+                self.defects.add(Defect.LONG_LINE)
+        self.size += len(body)
+        if self._policy.max_size is not None and self.size > self._policy.max_size:
+            self.defects.add(Defect.TOO_BIG)
+        return b"" if self.rejected else body
+
+
+def _truncate_lines(body: bytes, limit: int) -> bytes:
+    """What the long-line fault stores: every line cut to limit-2 octets before its CRLF."""
+    lines = []
+    for segment in body.split(b"\n"):
+        cr = segment.endswith(b"\r")
+        content = segment[:-1] if cr else segment
+        lines.append(content[: limit - 2] + (b"\r" if cr else b""))
+    return b"\n".join(lines)
+
+
+class ChunkDecoder:
+    """Counts out the octets of one BDAT chunk (RFC 3030 §2): no stuffing, binary-exact."""
+
+    def __init__(self, size: int) -> None:
+        self.remaining = size
+
+    def feed(self, data: bytes) -> Decoded:
+        if self.remaining >= len(data):
+            self.remaining -= len(data)
+            return Decoded(data, self.remaining == 0)
+        part, rest = data[: self.remaining], data[self.remaining :]
+        self.remaining = 0
+        return Decoded(part, True, rest)

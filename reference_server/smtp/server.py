@@ -1,0 +1,599 @@
+"""The asyncio edge of the SMTP server: sockets, buffers, timeouts, TLS and the spool.
+
+Each connection is an `asyncio.Protocol` that only buffers bytes, plus one task that
+drives the pure `SmtpSession`. The task scans every complete command line already in the
+buffer before it waits again, collects the replies of a pipelined group and writes them
+with one call when the input runs dry or a reply must not wait (RFC 2920 §3.2). Owning
+the buffer lets STARTTLS throw away plaintext that arrived after the command (RFC 3207
+§6) -- the command-injection defence a stream reader would make awkward.
+
+Wire lines are logged at DEBUG as ``%r >> %r`` (from the client) and ``%r << %r`` (to the
+client) with the session id first; SASL data is masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import itertools
+import logging
+import secrets
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from reference_server.accounts import Accounts
+from reference_server.config import DEFAULT_COMMAND_TIMEOUT, DEFAULT_DATA_TIMEOUT, DEFAULT_IDLE_TIMEOUT
+from reference_server.smtp import replies
+from reference_server.smtp.data import ChunkDecoder, DataPolicy, Defect, DotDecoder
+from reference_server.smtp.state import (
+    CheckCredentials,
+    Close,
+    Deliver,
+    Envelope,
+    Outcome,
+    Phase,
+    ReceiveChunk,
+    ReceiveData,
+    SessionSettings,
+    SmtpSession,
+    StartTls,
+    trace_prefix,
+)
+from reference_server.storage.api import IncomingMessage, MailStore, StorageError
+from reference_server.tls import HANDSHAKE_TIMEOUT
+
+log = logging.getLogger(__name__)
+
+READ_PAUSE_ABOVE: Final = 1024 * 1024  # stop reading from a client that is this far ahead of us
+READ_RESUME_BELOW: Final = 256 * 1024
+SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish a delivery when the server stops
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for the client (RFC 5321 §4.5.3.2)."""
+
+    command: float = DEFAULT_COMMAND_TIMEOUT  # next command inside a transaction
+    data: float = DEFAULT_DATA_TIMEOUT  # next block of mail data
+    idle: float = DEFAULT_IDLE_TIMEOUT  # next command outside a transaction
+
+
+class _Wake(enum.Enum):
+    DATA = "data"
+    EOF = "eof"
+    TIMEOUT = "timeout"
+    SHUTDOWN = "shutdown"
+
+
+class _LineTooLong:
+    """Marker: a command line longer than the limit was dropped."""
+
+
+LINE_TOO_LONG: Final = _LineTooLong()
+
+
+class _Connection(asyncio.Protocol):
+    """Buffers what the client sends and wakes the session task; applies flow control."""
+
+    def __init__(self, start_session: Callable[[_Connection], None]) -> None:
+        self._start_session = start_session
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self._scan_from = 0
+        self._discarding = False
+        self._eof = False
+        self._shutdown = False
+        self._waiter: asyncio.Future[_Wake] | None = None
+        self._read_paused = False
+        self._write_resumed: asyncio.Future[None] | None = None
+        self._write_paused = False
+
+    # --- asyncio callbacks ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        first = self.transport is None
+        self.transport = transport
+        if first:
+            self._start_session(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > READ_PAUSE_ABOVE and not self._read_paused and self.transport is not None:
+            self._read_paused = True
+            self.transport.pause_reading()
+        self._wake(_Wake.DATA)
+
+    def eof_received(self) -> bool | None:
+        self._eof = True
+        self._wake(_Wake.EOF)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._wake(_Wake.EOF)
+        if self._write_resumed is not None and not self._write_resumed.done():
+            self._write_resumed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self._write_resumed is not None and not self._write_resumed.done():
+            self._write_resumed.set_result(None)
+
+    # --- for the session task ---------------------------------------------------------------
+
+    def _wake(self, reason: _Wake) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(reason)
+
+    def request_shutdown(self) -> None:
+        self._shutdown = True
+        self._wake(_Wake.SHUTDOWN)
+
+    async def wait_for_input(self, timeout: float) -> _Wake:
+        """Return at once if bytes are buffered; else wait for data, EOF, shutdown or timeout."""
+        if self._shutdown:
+            return _Wake.SHUTDOWN
+        if self.buffer:
+            return _Wake.DATA
+        if self._eof:
+            return _Wake.EOF
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[_Wake] = loop.create_future()
+        self._waiter = waiter
+        timer = loop.call_later(timeout, self._wake, _Wake.TIMEOUT)
+        try:
+            return await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+    def next_line(self, limit: int) -> bytes | _LineTooLong | None:
+        """The next CRLF-terminated line without its CRLF; None if incomplete.
+
+        Only CRLF ends a line (RFC 5321 §2.3.8). A line longer than `limit` is dropped as it
+        arrives, so a client cannot make the buffer grow without bound (§4.5.3.1.4).
+        """
+        buffer = self.buffer
+        end = buffer.find(b"\r\n", self._scan_from)
+        if end < 0:
+            if len(buffer) > limit + 1:
+                self._discarding = True
+                keep = 1 if buffer.endswith(b"\r") else 0
+                del buffer[: len(buffer) - keep]
+                self._consumed()
+            self._scan_from = max(len(buffer) - 1, 0)
+            return None
+        line = bytes(buffer[:end])
+        del buffer[: end + 2]
+        self._scan_from = 0
+        self._consumed()
+        if self._discarding or end > limit:
+            self._discarding = False
+            return LINE_TOO_LONG
+        return line
+
+    def take(self, limit: int | None = None) -> bytes:
+        """Up to `limit` buffered octets (all when None)."""
+        if limit is None or limit >= len(self.buffer):
+            data = bytes(self.buffer)
+            self.buffer.clear()
+        else:
+            data = bytes(self.buffer[:limit])
+            del self.buffer[:limit]
+        self._scan_from = 0
+        self._consumed()
+        return data
+
+    def unread(self, data: bytes) -> None:
+        """Put back input that followed the end of mail data (the next pipelined commands)."""
+        if data:
+            self.buffer[:0] = data
+            self._scan_from = 0
+
+    def discard_input(self) -> int:
+        dropped = len(self.buffer)
+        self.buffer.clear()
+        self._scan_from = 0
+        self._discarding = False
+        self._consumed()
+        return dropped
+
+    def _consumed(self) -> None:
+        if self._read_paused and len(self.buffer) < READ_RESUME_BELOW and self.transport is not None:
+            self._read_paused = False
+            self.transport.resume_reading()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the client does not read its replies (write flow control)."""
+        while self._write_paused and not self._eof:
+            self._write_resumed = asyncio.get_running_loop().create_future()
+            await self._write_resumed
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
+class _SessionEnded(Exception):
+    """The client went away, timed out, or the server is stopping (reason in args[0])."""
+
+
+class SessionRegistry:
+    """All live SMTP sessions of the process: the max_sessions limit and graceful shutdown."""
+
+    def __init__(self, max_sessions: int) -> None:
+        self.max_sessions = max_sessions
+        self._sessions: dict[asyncio.Task[None], _Connection] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def count(self) -> int:
+        return len(self._sessions)
+
+    def new_id(self) -> str:
+        return f"S{next(self._ids)}-{secrets.token_hex(2)}"
+
+    def add(self, task: asyncio.Task[None], connection: _Connection) -> None:
+        self._sessions[task] = connection
+        task.add_done_callback(self._sessions.pop)
+
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Ask every session to send 421 and close; cancel those still busy after `grace`."""
+        for connection in self._sessions.values():
+            connection.request_shutdown()
+        tasks = list(self._sessions)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+class _SessionRunner:
+    """Drives one SmtpSession over one connection and performs its effects."""
+
+    def __init__(self, server: SmtpServer, connection: _Connection, session_id: str) -> None:
+        self._server = server
+        self._conn = connection
+        self.id = session_id
+        assert connection.transport is not None
+        peer = connection.transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if peer else "0.0.0.0"
+        self.state = SmtpSession(
+            server.settings,
+            server.accounts,
+            peer_ip=self.peer_ip,
+            tls_active=server.implicit_tls,
+        )
+        self._faults = server.settings.faults
+        self._out = bytearray()
+        self._spool: IncomingMessage | None = None
+        self._debug = log.isEnabledFor(logging.DEBUG)
+
+    async def run(self, accepting: bool) -> None:
+        log.info("session %s: connection from %s", self.id, self.peer_ip)
+        try:
+            await self._apply(self.state.greet(accepting))
+            await self._command_loop()
+        except _SessionEnded as ended:
+            log.info("session %s: ended (%s)", self.id, ended.args[0])
+        except Exception:
+            # The one last-resort handler: the client gets a 421, never a traceback.
+            log.exception("session %s: unexpected error; closing with 421", self.id)
+            with contextlib.suppress(Exception):
+                self._queue(self.state.internal_error())
+                self._conn.write(bytes(self._out))
+        finally:
+            self._discard_spool()
+            self.state.connection_lost()
+            self._conn.close()
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def _command_loop(self) -> None:
+        while not self.state.closed:
+            line = self._conn.next_line(self.state.line_limit)
+            if line is None:
+                await self._flush()
+                await self._wait(self._command_timeout())
+                continue
+            if isinstance(line, _LineTooLong):
+                self._log_in(b"<line too long, discarded>")
+                await self._apply(self.state.line_too_long())
+                continue
+            if self._debug:
+                self._log_in(self._masked(line))
+            await self._apply(self.state.handle_line(line))
+
+    def _command_timeout(self) -> float:
+        timeouts = self._server.timeouts
+        if self.state.phase in (Phase.MAIL, Phase.RCPT, Phase.CHUNKING) or self.state.in_sasl_exchange:
+            return timeouts.command
+        return timeouts.idle
+
+    async def _wait(self, timeout: float) -> None:
+        """Wait for input; on timeout or shutdown answer 421 and end (§3.8, §4.5.3.2)."""
+        reason = await self._conn.wait_for_input(timeout)
+        if reason is _Wake.DATA:
+            return
+        if reason is _Wake.EOF:
+            raise _SessionEnded("client closed the connection")
+        outcome = self.state.timeout() if reason is _Wake.TIMEOUT else self.state.shutdown()
+        self._queue(outcome)
+        await self._flush()
+        raise _SessionEnded(reason.value)
+
+    # --- replies and effects ---------------------------------------------------------------
+
+    def _queue(self, outcome: Outcome) -> None:
+        for reply in outcome.replies:
+            wire = replies.render(reply, self._faults)
+            if self._debug:
+                log.debug("%r << %r", self.id, wire)
+            self._out += wire
+
+    async def _flush(self) -> None:
+        if self._out:
+            self._conn.write(bytes(self._out))
+            self._out.clear()
+            await self._conn.drain()
+
+    async def _apply(self, outcome: Outcome) -> None:
+        self._queue(outcome)
+        effect = outcome.effect
+        if effect is None:
+            if self._faults.on("smtp.pipelining-input-flushed") and any(r.code >= 400 for r in outcome.replies):
+                self._conn.discard_input()
+            if outcome.flush:
+                await self._flush()
+            if self._spool is not None and self.state.phase is not Phase.CHUNKING:
+                self._discard_spool()  # RSET, EHLO or a failure ended a BDAT transaction
+            return
+        if isinstance(effect, Close):
+            await self._flush()
+            self._conn.close()
+            raise _SessionEnded("closed by server")
+        if isinstance(effect, StartTls):
+            await self._flush()
+            await self._start_tls()
+        elif isinstance(effect, ReceiveData):
+            await self._flush()
+            defects, stored = await self._receive_data(effect.policy)
+            await self._apply(self.state.data_finished(defects, stored))
+        elif isinstance(effect, ReceiveChunk):
+            received, stored = await self._receive_chunk(effect)
+            await self._apply(self.state.chunk_finished(received, stored))
+        elif isinstance(effect, CheckCredentials):
+            await self._flush()
+            creds = effect.credentials
+            account = await asyncio.to_thread(
+                self._server.accounts.authenticate, creds.login, creds.password, creds.authzid
+            )
+            log.info("session %s: AUTH as %r %s", self.id, creds.login, "succeeded" if account else "failed")
+            await self._apply(self.state.credentials_checked(account))
+        elif isinstance(effect, Deliver):
+            await self._apply(await self._deliver(effect.envelope))
+
+    # --- STARTTLS -------------------------------------------------------------------------------
+
+    async def _start_tls(self) -> None:
+        """RFC 3207: drop buffered plaintext (§6), handshake, reset the session (§4.2)."""
+        context = self._server.ssl_context
+        transport = self._conn.transport
+        assert context is not None and transport is not None
+        if not self._faults.on("smtp.starttls-buffered-commands-kept"):
+            dropped = self._conn.discard_input()
+            if dropped:
+                log.warning("session %s: discarded %d plaintext octets sent after STARTTLS", self.id, dropped)
+        loop = asyncio.get_running_loop()
+        try:
+            new_transport = await loop.start_tls(
+                transport, self._conn, context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
+        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
+            raise _SessionEnded(f"TLS handshake failed: {exc}") from None
+        if new_transport is None:
+            raise _SessionEnded("TLS handshake failed")
+        self._conn.transport = new_transport
+        self.state.tls_started()
+        log.info("session %s: TLS started (%s)", self.id, new_transport.get_extra_info("cipher"))
+
+    # --- mail data --------------------------------------------------------------------------------
+
+    def _open_spool(self) -> bool:
+        if self._spool is not None:
+            return True
+        try:
+            self._spool = self._server.store.open_incoming()
+        except (StorageError, OSError):
+            log.exception("session %s: cannot open the spool", self.id)
+            return False
+        return True
+
+    def _write_spool(self, data: bytes) -> bool:
+        assert self._spool is not None
+        try:
+            self._spool.write(data)
+        except (StorageError, OSError):
+            log.exception("session %s: cannot write the spool", self.id)
+            self._discard_spool()
+            return False
+        return True
+
+    def _discard_spool(self) -> None:
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            try:
+                spool.discard()
+            except (StorageError, OSError):
+                log.exception("session %s: cannot discard the spool", self.id)
+
+    async def _read_more(self) -> None:
+        reason = await self._conn.wait_for_input(self._server.timeouts.data)
+        if reason is not _Wake.DATA:
+            self._discard_spool()
+            if reason is _Wake.EOF:
+                raise _SessionEnded("client closed the connection during mail data")
+            outcome = self.state.timeout() if reason is _Wake.TIMEOUT else self.state.shutdown()
+            self._queue(outcome)
+            await self._flush()
+            raise _SessionEnded(f"{reason.value} during mail data")
+
+    async def _receive_data(self, policy: DataPolicy) -> tuple[set[Defect], bool]:
+        """Stream DATA to the spool until <CRLF>.<CRLF>; never hold the message in memory."""
+        decoder = DotDecoder(policy, self._faults)
+        stored = self._open_spool()
+        while True:
+            if not self._conn.buffer:
+                await self._read_more()
+            decoded = decoder.feed(self._conn.take())
+            if decoded.data and stored:
+                stored = self._write_spool(decoded.data)
+            if decoded.done:
+                self._conn.unread(decoded.rest)
+                break
+        level = logging.INFO if decoder.defects else logging.DEBUG
+        log.log(
+            level, "session %s: received %d octets of mail data%s", self.id, decoder.size, _defects(decoder.defects)
+        )
+        if decoder.rejected or not stored:
+            self._discard_spool()
+        return decoder.defects, stored
+
+    async def _receive_chunk(self, chunk: ReceiveChunk) -> tuple[int, bool]:
+        """Read one BDAT chunk exactly; keep at most `store_limit` octets of it (RFC 3030 §2)."""
+        decoder = ChunkDecoder(chunk.size)
+        stored = chunk.keep and self._open_spool()
+        room = chunk.store_limit
+        while decoder.remaining:
+            if not self._conn.buffer:
+                await self._read_more()
+            decoded = decoder.feed(self._conn.take(decoder.remaining))
+            if stored and decoded.data:
+                part = decoded.data if room is None else decoded.data[:room]
+                if room is not None:
+                    room -= len(part)
+                if part:
+                    stored = self._write_spool(part)
+        return chunk.size, stored or not chunk.keep
+
+    async def _deliver(self, envelope: Envelope) -> Outcome:
+        """Deliver, and only then let the session say 250 (RFC 5321 §6.1)."""
+        spool, self._spool = self._spool, None
+        queue_id = secrets.token_hex(6).upper()
+        if spool is None:
+            if not self._open_spool():
+                return self.state.delivery_finished(False)
+            spool, self._spool = self._spool, None
+        assert spool is not None
+        users = envelope.users
+        dropped = [str(r.path) for r in envelope.recipients if r.login is None]
+        if dropped:
+            log.warning("session %s: %s accepted and dropped (fault)", self.id, ", ".join(dropped))
+        if not users:
+            spool.discard()
+            return self.state.delivery_finished(True)
+        size = spool.size
+        now = datetime.now().astimezone()
+        prefix = trace_prefix(envelope, self._server.settings.hostname, now, queue_id, self._faults)
+        try:
+            await self._server.store.deliver(spool, users, prefix)
+        except (StorageError, OSError):
+            log.exception("session %s: delivery failed", self.id)
+            with contextlib.suppress(StorageError, OSError):
+                spool.discard()
+            return self.state.delivery_finished(False)
+        log.info(
+            "session %s: delivered %s from %s to %s (%d octets)",
+            self.id,
+            queue_id,
+            envelope.reverse_path,
+            ", ".join(users),
+            size,
+        )
+        return self.state.delivery_finished(True)
+
+    # --- logging -------------------------------------------------------------------------------------
+
+    def _log_in(self, line: bytes) -> None:
+        log.debug("%r >> %r", self.id, line)
+
+    def _masked(self, line: bytes) -> bytes:
+        """AUTH secrets never reach the log."""
+        if self.state.in_sasl_exchange:
+            return b"<SASL response masked>"
+        if line[:5].upper() == b"AUTH " and line.count(b" ") >= 2:
+            return b" ".join(line.split(b" ")[:2]) + b" <initial response masked>"
+        return line
+
+
+def _defects(defects: set[Defect]) -> str:
+    return f" ({', '.join(sorted(d.value for d in defects))})" if defects else ""
+
+
+class SmtpServer:
+    """One SMTP or submission listener."""
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        accounts: Accounts,
+        store: MailStore,
+        registry: SessionRegistry,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        if implicit_tls and ssl_context is None:
+            raise ValueError("implicit TLS needs an SSL context")
+        self.settings = settings
+        self.accounts = accounts
+        self.store = store
+        self.registry = registry
+        self.ssl_context = ssl_context
+        self.implicit_tls = implicit_tls
+        self.timeouts = timeouts or Timeouts()
+        self._server: asyncio.Server | None = None
+
+    def _start_session(self, connection: _Connection) -> None:
+        accepting = self.registry.count < self.registry.max_sessions
+        runner = _SessionRunner(self, connection, self.registry.new_id())
+        task = asyncio.get_running_loop().create_task(runner.run(accepting), name=f"smtp-{runner.id}")
+        self.registry.add(task, connection)
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Bind and listen; return the bound address (port 0 picks a free port)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Connection(self._start_session),
+            host,
+            port,
+            ssl=self.ssl_context if self.implicit_tls else None,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.implicit_tls else None,
+            reuse_address=True,
+        )
+        bound = self._server.sockets[0].getsockname()
+        return str(bound[0]), int(bound[1])
+
+    def close(self) -> None:
+        """Stop accepting connections; live sessions go on until the registry shuts them down."""
+        if self._server is not None:
+            self._server.close()
+
+    async def wait_closed(self) -> None:
+        if self._server is not None:
+            await self._server.wait_closed()
