@@ -291,6 +291,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     props = case_properties(case, blocking)
     if item.result is not None and item.result.failure is not None:
         props["step_line"] = item.result.failure.line
+        props["precondition"] = item.result.failure.precondition
     verdict = ""
     if report.when == "call":
         if report.failed and deviation is not None:

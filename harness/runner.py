@@ -19,7 +19,7 @@ from harness.drivers.imap import ImapDriver
 from harness.drivers.pop3 import Pop3Driver
 from harness.drivers.smtp import SmtpDriver
 from harness.readers.errors import ReplyFramingError
-from harness.session import ConnectFailed, Connection, SessionError, SessionLog, client_tls_context
+from harness.session import Connection, SessionError, SessionLog, client_tls_context
 from harness.targets import Target
 from harness.transcript.model import (
     Case,
@@ -56,6 +56,7 @@ class StepFailure:
     expected: str
     received: str
     message: str
+    precondition: bool = False  # failed while reaching the case's starting state, before its own steps
 
 
 @dataclass
@@ -151,14 +152,14 @@ class CaseRunner:
                 server_name=self.target.server_name,
                 connect_timeout=self.timeout,
             )
-        except ConnectFailed as exc:
+        except SessionError as exc:  # refused, or implicit TLS that failed its handshake
             self._fail(line, f"connect {name}", f"a {protocol} connection", str(exc), str(exc))
         self.connections[name] = _Open(connection, driver, reader, protocol, state, account)
         context = SetupContext(endpoint, self.target.accounts[account], self.target.client_name, self.timeout)
         try:
             driver.setup(connection, reader, state, context)
         except (SetupFailed, SessionError, ReplyFramingError) as exc:
-            self._fail(
+            self._fail_precondition(
                 line,
                 f"state {state}",
                 f"the server lets the harness reach state '{state}'",
@@ -224,7 +225,8 @@ class CaseRunner:
             literal = next(s for s in following if isinstance(s, LiteralData))
             payload = b"".join(self._render(literal, line, False) + b"\r\n" for line in literal.lines)
             data = data[: -len(mark.group())] + f"{{{len(payload)}{mark.group(1)}}}".encode()
-            self._pending_literal = payload
+            # RFC 3501 §7.5: the CRLF that terminates the command follows the octets of the literal.
+            self._pending_literal = payload + b"\r\n"
         if not step.raw:
             data += b"\r\n"
         opened.driver.on_send(opened.reader, data)
@@ -326,6 +328,9 @@ class CaseRunner:
 
     def _fail(self, line: int, step: str, expected: str, received: str, message: str) -> None:
         raise _Fail(StepFailure(line, step, expected, received, message))
+
+    def _fail_precondition(self, line: int, step: str, expected: str, received: str, message: str) -> None:
+        raise _Fail(StepFailure(line, step, expected, received, message, precondition=True))
 
 
 def _describe(step: Step) -> str:

@@ -57,9 +57,12 @@ class SmtpDriver:
     def _command(self, conn: Connection, reader: SmtpReader, line: str, ok: str, ctx: SetupContext) -> SmtpReply:
         conn.send(line.encode() + b"\r\n")
         reply = self.read(conn, reader, ctx.timeout)
+        shown = "AUTH ..." if line.startswith("AUTH") else line
         if not str(reply.code).startswith(ok):
-            shown = "AUTH ..." if line.startswith("AUTH") else line
             raise SetupFailed(f"{shown!r} answered {render_reply(reply)!r}, expected {ok}xx")
+        if reader.buffered:  # one command, one reply (RFC 5321 §4.2): more means broken framing
+            extra = reader.buffered.decode("utf-8", "replace")
+            raise SetupFailed(f"{shown!r} was answered by more than one reply: extra {extra!r} (RFC 5321 §4.2.1)")
         return reply
 
     def setup(self, conn: Connection, reader: SmtpReader, state: str, ctx: SetupContext) -> None:

@@ -34,6 +34,7 @@ class CaseRecord:
     file: str = ""
     line: int = 0
     step_line: int | None = None
+    precondition: bool = False  # the failure came while reaching the starting state, not in the case's steps
 
 
 @dataclass
@@ -107,4 +108,5 @@ def record_from_properties(props: Mapping[str, Any], outcome: str, reason: str, 
         file=str(props.get("file", "")),
         line=int(props.get("line", 0)),
         step_line=props.get("step_line"),
+        precondition=bool(props.get("precondition", False)),
     )
