@@ -211,6 +211,7 @@ class Connection:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._spawn.close()
+        self.socket.close()  # when shutdown fails (a reset connection) the descriptor must still go
         self.log.note(self.name, "closed by the client")
 
 

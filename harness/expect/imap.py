@@ -81,14 +81,21 @@ def _match_fetch(pattern: Pattern, response: ImapResponse, bound: Mapping[str, s
     if found is None:
         return None
     captures |= found
-    actual = fetch_items(response.values)
+    try:
+        actual = fetch_items(response.values)
+    except ValueError:
+        return None  # not name/value FETCH data: it matches no FETCH pattern
     for name, value_source in _pattern_items(wanted.group(2)):
         if name not in actual:
             return None
         value = actual[name]
         if name == "FLAGS":
             expected_flags = {f for f in value_source.strip("()").split() if f}
-            if {f.lower() for f in expected_flags} != {f.lower() for f in flags_set(value)}:
+            try:
+                flags = flags_set(value)
+            except ValueError:
+                return None  # FLAGS that is not a list of atoms matches no flag list
+            if {f.lower() for f in expected_flags} != {f.lower() for f in flags}:
                 return None
             continue
         rendered = _render_value(value)

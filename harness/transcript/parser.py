@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from harness.expect.imap import parse_imap_group
+from harness.expect.pop3 import parse_pop3_expectation
+from harness.expect.smtp import parse_smtp_expectation
 from harness.patterns import PatternError, compile_pattern
 from harness.transcript.model import (
     DIRECTIVES,
@@ -63,6 +66,8 @@ CASE_KEYS: Final = ("cite", "also", "requires", "state", "as", "timeout", "title
 SLUG_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 CITATION_RE: Final = re.compile(r"RFC\s*(\d+)\s*§\s*([0-9A-Z][0-9A-Za-z.]*[0-9A-Za-z]|[0-9A-Z])")
 SPECIAL_EXPECT: Final = {"<EOF>": ExpectClose, "<SILENT>": ExpectSilence}
+MAIN_CONNECTION: Final = "main"  # the connection a case starts on (harness.runner opens it)
+MISSING_SPEC: Final = "missing 'spec: RFC<number> §<section> <title>' header"
 
 
 class TranscriptError(Exception):
@@ -86,6 +91,9 @@ class _CaseBuilder:
     steps: list[Step] = field(default_factory=list)
     literal: list[str] | None = None  # L: lines being collected
     literal_line: int = 0
+    connection: str = MAIN_CONNECTION  # where the following steps run (`@name`)
+    protocols: dict[str, str] = field(default_factory=dict)  # connections opened by `@name`
+    captured: set[str] = field(default_factory=set)  # names bound by the S: and S| lines so far
 
 
 def parse_citation(text: str) -> tuple[Citation, str]:
@@ -126,8 +134,6 @@ class _Parser:
         for number, line in enumerate(lines, start=1):
             self._line(number, line)
         self._finish_case(len(lines) + 1)
-        if "spec" not in self.header:
-            raise self.error(1, "missing 'spec: RFC<number> §<section> <title>' header")
         citation, title = self._file_citation()
         if not self.cases:
             raise self.error(len(lines) or 1, "the file has no cases (a case starts with '== slug LEVEL')")
@@ -142,10 +148,10 @@ class _Parser:
 
     def _line(self, number: int, line: str) -> None:
         stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            return  # ignored everywhere, also between the L: lines of one literal
         if self.current is not None and self.current.literal is not None and not line.startswith("L:"):
             self._close_literal()
-        if not stripped or stripped.startswith("#"):
-            return
         if line.startswith("=="):
             self._finish_case(number)
             self._start_case(number, line[2:])
@@ -246,22 +252,14 @@ class _Parser:
             pieces = parse_text(body, raw=raw)
         except TextError as exc:
             raise self.error(number, str(exc)) from None
-        known = TARGET_VARIABLES | self._captured_so_far()
+        assert self.current is not None
+        known = TARGET_VARIABLES | self.current.captured
         for name in variables_used(pieces):
             if name not in known:
                 raise self.error(
                     number,
                     f"variable ${name} is neither a target variable nor captured by an earlier S: line",
                 )
-
-    def _captured_so_far(self) -> set[str]:
-        assert self.current is not None
-        names: set[str] = set()
-        for step in self.current.steps:
-            if isinstance(step, Expect):
-                for source in (*step.patterns, *(step.body or ())):
-                    names.update(compile_pattern(source).names)
-        return names
 
     def _expect(self, number: int, pattern: str, *, negate: bool) -> None:
         assert self.current is not None
@@ -273,11 +271,13 @@ class _Parser:
             return
         if not pattern:
             raise self.error(number, "empty S: line: write the reply pattern (e.g. 250, +OK, a1 OK *)")
+        protocol = self._connection_protocol()
         try:
-            compile_pattern(pattern)
-        except PatternError as exc:
+            names = _reply_pattern_names(protocol, pattern)
+        except ValueError as exc:
             raise self.error(number, str(exc)) from None
-        protocol = self._case_protocol()
+        if not negate:  # S!: binds nothing: a reply that must not match has nothing to capture
+            self.current.captured |= names
         last = steps[-1] if steps else None
         groups = protocol == "imap" and isinstance(last, Expect) and not last.negate and not negate
         if groups and isinstance(last, Expect) and not _imap_group_closed(last.patterns):
@@ -289,12 +289,12 @@ class _Parser:
         assert self.current is not None
         steps = self.current.steps
         last = steps[-1] if steps else None
-        if self._case_protocol() != "pop3":
+        if self._connection_protocol() != "pop3":
             raise self.error(number, "S| body lines belong to POP3 multi-line replies only")
         if not isinstance(last, Expect) or last.negate:
             raise self.error(number, "S| must follow the S: line of a multi-line reply")
         try:
-            compile_pattern(pattern)
+            self.current.captured.update(compile_pattern(pattern).names)
         except PatternError as exc:
             raise self.error(number, str(exc)) from None
         steps[-1] = Expect(last.line, last.patterns, (*(last.body or ()), pattern))
@@ -334,16 +334,33 @@ class _Parser:
                 account = value
             else:
                 raise self.error(number, f"'@{name}': unexpected {word!r}")
-        effective = protocol or self._case_protocol()
+        opened = self.current.protocols.get(name)
+        if opened is None and name == MAIN_CONNECTION:
+            opened = self._case_protocol()
+        if protocol is not None and opened is not None and protocol != opened:
+            raise self.error(number, f"'@{name}' is a {opened} connection; a connection keeps its protocol")
+        effective = protocol or opened or self._case_protocol()
         if state is not None and state not in STATES[effective]:
             raise self.error(number, f"state {state!r} is not one of {', '.join(STATES[effective])} for {effective}")
+        self.current.protocols[name] = effective
+        self.current.connection = name
         self.current.steps.append(UseConnection(number, name, protocol, state, account))
 
     def _close_literal(self) -> None:
         assert self.current is not None and self.current.literal is not None
         steps = self.current.steps
-        announcing = next((s for s in reversed(steps) if isinstance(s, Send)), None)
-        if announcing is None or not re.search(r"\{\}\+?$", announcing.text):
+        announcing: Send | None = None
+        after: list[Step] = []
+        for position in range(len(steps) - 1, -1, -1):
+            step = steps[position]
+            if isinstance(step, Send):
+                announcing, after = step, steps[position + 1 :]
+                break
+        if (
+            announcing is None
+            or not re.search(r"\{\}\+?$", announcing.text)
+            or any(isinstance(s, LiteralData) for s in after)  # one literal per {}
+        ):
             raise self.error(self.current.literal_line, "L: lines must follow a C: line ending in {} or {}+")
         steps.append(LiteralData(self.current.literal_line, tuple(self.current.literal)))
         self.current.literal = None
@@ -377,7 +394,8 @@ class _Parser:
             raise self.error(case.line, str(exc)) from None
         state = opts.get("state", self.header.get("state", ("greeted", 0))[0])
         if state not in STATES[protocol]:
-            raise self.error(case.line, f"state {state!r} is not one of {', '.join(STATES[protocol])} for {protocol}")
+            where = case.line if "state" in opts else self.header["state"][1]
+            raise self.error(where, f"state {state!r} is not one of {', '.join(STATES[protocol])} for {protocol}")
         account = opts.get("as", self.header.get("as", ("alice", 0))[0])
         if account not in ACCOUNTS:
             raise self.error(case.line, f"'as' must be one of {', '.join(ACCOUNTS)}")
@@ -404,7 +422,9 @@ class _Parser:
         self.current = None
 
     def _file_citation(self) -> tuple[Citation, str]:
-        value, number = self.header.get("spec", ("", 1))
+        if "spec" not in self.header:
+            raise self.error(1, MISSING_SPEC)
+        value, number = self.header["spec"]
         try:
             citation, title = parse_citation(value)
         except ValueError as exc:
@@ -413,6 +433,11 @@ class _Parser:
 
     def _protocol(self) -> str:
         return self._case_protocol()
+
+    def _connection_protocol(self) -> str:
+        """The protocol of the connection the next steps run on: the case's, or the one `@name` chose."""
+        assert self.current is not None
+        return self.current.protocols.get(self.current.connection) or self._case_protocol()
 
     def _case_protocol(self) -> str:
         if "protocol" in self.header:
@@ -440,6 +465,20 @@ class _Parser:
 
 def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[\s,]+", text) if w]
+
+
+def _reply_pattern_names(protocol: str, pattern: str) -> set[str]:
+    """Read an S: line as its protocol does (harness.expect), so a malformed one fails collection.
+
+    Returns the capture names it binds. The whole line is not one glob: a POP3 pattern is a
+    status word, then a response code and text that are globs (or a regex) of their own.
+    """
+    if protocol == "pop3":
+        return parse_pop3_expectation(pattern).names
+    if protocol == "imap":
+        return parse_imap_group((pattern,)).names
+    parse_smtp_expectation(pattern)
+    return set()  # SMTP patterns are codes and keywords: nothing to capture
 
 
 def _imap_group_closed(patterns: tuple[str, ...]) -> bool:
