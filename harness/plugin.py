@@ -187,7 +187,7 @@ class TranscriptItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
-            return format_failure(self.case, excinfo.value.result)
+            return format_failure(self.case, excinfo.value.result, _shown_path(self.path))
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -198,12 +198,20 @@ class TranscriptItem(pytest.Item):
         )
 
 
-def format_failure(case: Case, result: CaseResult) -> str:
+def _shown_path(path: Path) -> str:
+    """The suite file as the user can open it: relative to the working directory when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def format_failure(case: Case, result: CaseResult, shown_path: str | None = None) -> str:
     """Requirement, then where and how the transcript diverged, then the session log."""
     lines = [f"{case.level.value} {case.citation}: {case.requirement}", ""]
     failure = result.failure
     if failure is not None:
-        lines.append(f"{case.path}:{failure.line}: {failure.step}")
+        lines.append(f"{shown_path or case.path}:{failure.line}: {failure.step}")
         lines.append(f"  {failure.message}")
         lines.append("")
         diff = difflib.unified_diff(
