@@ -9,9 +9,10 @@ the bytes exactly as received.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol, Sequence
+from typing import BinaryIO, Protocol
 
 
 class StorageError(Exception):
@@ -105,9 +106,7 @@ class MailStore(Protocol):
 
     def set_flags(self, user: str, folder: str, uid: int, flags: frozenset[str]) -> None: ...
 
-    def append(
-        self, user: str, folder: str, data: bytes, flags: frozenset[str], internal_date: datetime | None
-    ) -> int:
+    def append(self, user: str, folder: str, data: bytes, flags: frozenset[str], internal_date: datetime | None) -> int:
         """IMAP APPEND: store and return the new UID."""
 
     def expunge(self, user: str, folder: str, uids: Sequence[int]) -> None:
