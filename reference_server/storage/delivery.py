@@ -52,7 +52,11 @@ class DeliveryJob:
 
     def publish(self) -> list[Path]:
         first = self._folder_dirs[0] / "new" / self.key
-        os.rename(self._temporary, first)
+        try:
+            os.rename(self._temporary, first)
+        except FileNotFoundError:  # new/ missing: a Maildir made meanwhile, or removed by hand
+            self._prepare_folder(self._folder_dirs[0])
+            os.rename(self._temporary, first)
         published = [first]
         try:
             for folder_dir in self._folder_dirs[1:]:

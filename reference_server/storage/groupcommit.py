@@ -148,9 +148,12 @@ def _publish_round(jobs: Sequence[CommitJob], errors: Sequence[BaseException | N
 
 
 def _fsync_directories(directories: Sequence[Path]) -> list[OSError | None]:
-    if len(directories) <= 1:
-        return [_fsync_directory(directory) for directory in directories]
-    return list(_pool("directories", DIRECTORY_THREADS).map(_fsync_directory, directories))
+    if len(directories) > 1:
+        try:
+            return list(_pool("directories", DIRECTORY_THREADS).map(_fsync_directory, directories))
+        except RuntimeError:  # the interpreter is shutting down: no new threads, do it here
+            pass
+    return [_fsync_directory(directory) for directory in directories]
 
 
 def _fsync_directory(directory: Path) -> OSError | None:

@@ -21,7 +21,7 @@ from reference_server.storage.names import INBOX, folder_directory_name, validat
 USERS_DIRECTORY: Final = "users"
 MAILDIR_DIRECTORY: Final = "Maildir"
 SPOOL_DIRECTORY: Final = "spool"
-MESSAGE_SUBDIRECTORIES: Final = ("tmp", "new", "cur")  # Maildir spec
+MESSAGE_SUBDIRECTORIES: Final = ("cur", "new", "tmp")  # Maildir spec; tmp/ last, see below
 FOLDER_MARKER_FILE: Final = "maildirfolder"  # Maildir++
 
 
@@ -52,7 +52,10 @@ class MailLayout:
 
 
 def make_message_directories(folder_dir: Path, *, folder_marker: bool) -> None:
-    """Create tmp/, new/ and cur/ (and the folder marker) where missing; parents too."""
+    """Create cur/, new/ and tmp/ (and the folder marker) where missing; parents too.
+
+    tmp/ comes last: a delivery that finds tmp/ can count on new/ being there.
+    """
     for name in MESSAGE_SUBDIRECTORIES:
         (folder_dir / name).mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
     if folder_marker:

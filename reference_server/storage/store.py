@@ -15,7 +15,7 @@ Reading rules worth knowing:
   simply absent from `folders()`, which the IMAP layer reports as \\Noselect.
 - The synchronous methods block on disk I/O (an index write is two fsyncs); asyncio servers
   call them through `asyncio.to_thread`. `deliver()` is the exception: it is a coroutine and
-  does its disk work off the event loop, sharing fsyncs with concurrent deliveries.
+  does its disk work off the event loop, sharing directory fsyncs with concurrent deliveries.
 """
 
 from __future__ import annotations
@@ -487,6 +487,7 @@ class MaildirStore:
         user = self._layout.user_of_maildir(folder_dir)
         if user is None:
             raise FolderNotFound(f"folder directory {folder_dir} does not exist")
+        make_message_directories(folder_dir, folder_marker=False)
         self._ensure_inbox(user)
 
     def _forget(self, folder_dir: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from typing import Final
 REPOSITORY: Final = Path(__file__).resolve().parents[3]
 WANTED_REPORTS: Final = 60
 CHILD_LIFETIME_SECONDS: Final = 30  # the child stops by itself even if the parent never kills it
+REPORT: Final = re.compile(rb"delivered (\d+)\n")
 
 CHILD: Final = f"""
 import asyncio, itertools, sys, time
@@ -66,11 +68,15 @@ def test_every_reported_delivery_survives_sigkill(tmp_path: Path) -> None:
             line = child.stdout.readline()
             if not line:
                 break
-            reported.append(int(line.split()[1]))
+            complete = REPORT.fullmatch(line)
+            assert complete is not None, line
+            reported.append(int(complete.group(1)))
         child.send_signal(signal.SIGKILL)
         child.wait(10)
-        for line in child.stdout:  # reports already in the pipe when the kill landed count too
-            reported.append(int(line.split()[1]))
+        for line in child.stdout:  # reports already in the pipe count too, unless cut by the kill
+            complete = REPORT.fullmatch(line)
+            if complete is not None:
+                reported.append(int(complete.group(1)))
     assert child.returncode == -signal.SIGKILL
     assert len(reported) >= WANTED_REPORTS
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import mailbox
 import os
 import threading
@@ -78,9 +79,73 @@ def test_several_recipients_share_one_file_on_disk(store: MaildirStore, tmp_path
     assert alice.stat().st_nlink == 2
 
 
+def test_a_recipient_a_hard_link_cannot_reach_gets_its_own_copy(
+    store: MaildirStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_link = os.link
+
+    def link(source: str | Path, target: str | Path) -> None:
+        if "/bob/" in str(target):
+            raise OSError(errno.EMLINK, "Too many links")
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    _deliver(store, ["alice", "bob", "carol"])
+    (alice,) = (tmp_path / "users/alice/Maildir/new").iterdir()
+    (bob,) = (tmp_path / "users/bob/Maildir/new").iterdir()
+    (carol,) = (tmp_path / "users/carol/Maildir/new").iterdir()
+    assert bob.read_bytes() == alice.read_bytes() == PREFIX + BODY
+    assert bob.stat().st_ino != alice.stat().st_ino
+    assert carol.stat().st_ino == alice.stat().st_ino
+    assert list((tmp_path / "users/bob/Maildir/tmp").iterdir()) == []
+
+
+def test_a_failing_recipient_undoes_the_others(
+    store: MaildirStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for user in ("alice", "bob", "carol"):
+        store.ensure_user(user)
+    real_link = os.link
+
+    def link(source: str | Path, target: str | Path) -> None:
+        if "/carol/" in str(target):
+            raise OSError(errno.EIO, "I/O error")
+        real_link(source, target)
+
+    monkeypatch.setattr(os, "link", link)
+    with pytest.raises(OSError, match="I/O error"):
+        _deliver(store, ["alice", "bob", "carol"])
+    for user in ("alice", "bob", "carol"):
+        for subdirectory in ("tmp", "new", "cur"):
+            assert list((tmp_path / "users" / user / "Maildir" / subdirectory).iterdir()) == []
+
+
 def test_delivery_creates_a_missing_inbox(store: MaildirStore, tmp_path: Path) -> None:
     _deliver(store, ["newcomer"])
     assert len(_maildir(tmp_path, "newcomer")) == 1
+
+
+def test_delivery_repairs_a_missing_new_directory(store: MaildirStore, tmp_path: Path) -> None:
+    store.ensure_user("alice")
+    (tmp_path / "users/alice/Maildir/new").rmdir()
+    _deliver(store, ["alice"])
+    assert len(_maildir(tmp_path, "alice")) == 1
+
+
+def test_first_deliveries_to_a_new_user_race_safely(tmp_path: Path) -> None:
+    for attempt in range(5):
+        store = MaildirStore(tmp_path / str(attempt))
+
+        async def deliver_all(store: MaildirStore = store) -> None:
+            async def one(number: int) -> None:
+                message = store.open_incoming()
+                message.write(b"Subject: %d\r\n\r\n" % number)
+                await store.deliver(message, ["fresh"], b"")
+
+            await asyncio.gather(*(one(number) for number in range(20)))
+
+        asyncio.run(deliver_all())
+        assert len(store.snapshot("fresh").messages) == 20
 
 
 def test_duplicate_recipients_get_one_copy(store: MaildirStore, tmp_path: Path) -> None:
