@@ -18,8 +18,10 @@ import contextlib
 import enum
 import itertools
 import logging
+import os
 import secrets
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -228,6 +230,15 @@ class _Connection(asyncio.Protocol):
 
 class _SessionEnded(Exception):
     """The client went away, timed out, or the server is stopping (reason in args[0])."""
+
+
+_QUEUE_IDS: Final = itertools.count(1)
+_QUEUE_PREFIX: Final = f"{int(time.time()):X}{os.getpid():X}"
+
+
+def next_queue_id() -> str:
+    """Unique per process run and cheap: ids are made on the hot path of every delivery."""
+    return f"{_QUEUE_PREFIX}{next(_QUEUE_IDS):06X}"
 
 
 class SessionRegistry:
@@ -493,7 +504,7 @@ class _SessionRunner:
     async def _deliver(self, envelope: Envelope) -> Outcome:
         """Deliver, and only then let the session say 250 (RFC 5321 §6.1)."""
         spool, self._spool = self._spool, None
-        queue_id = secrets.token_hex(6).upper()
+        queue_id = next_queue_id()
         if spool is None:
             if not self._open_spool():
                 return self.state.delivery_finished(False)
