@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeAlias
 
 from harness.readers.errors import ReplyFramingError
+from harness.readers.stream import StreamBuffer
 
 __all__ = [
     "MAX_UNTERMINATED_LINE_OCTETS",
@@ -167,7 +168,7 @@ class _Literal:
     form: Literal["literal", "literal8"]
 
 
-class ImapReader:
+class ImapReader(StreamBuffer):
     """Incremental, socket-free IMAP response reader.
 
     ``feed`` any fragment of the server's output; ``next_reply`` returns one complete response
@@ -175,29 +176,15 @@ class ImapReader:
     """
 
     def __init__(self, max_line_octets: int = MAX_UNTERMINATED_LINE_OCTETS) -> None:
-        self._max_line = max_line_octets
-        self._buffer = bytearray()
-        self._cursor = 0
-        self._scan = 0
+        super().__init__(max_line_octets)
         self._literals: dict[int, _Literal] = {}
         self._defects: list[str] = []
 
-    def feed(self, data: bytes) -> None:
-        """Append octets received from the server."""
-        self._buffer += data
-
     def reset(self) -> None:
         """Forget everything buffered, e.g. after STARTTLS (RFC 3501 §6.2.1) or a framing error."""
-        self._buffer.clear()
-        self._cursor = 0
-        self._scan = 0
+        super().reset()
         self._literals = {}
         self._defects = []
-
-    @property
-    def buffered(self) -> bytes:
-        """Octets received but not yet returned as part of a response."""
-        return bytes(self._buffer)
 
     def next_reply(self) -> ImapResponse | None:
         """Return the next complete response, or None if more octets are needed.

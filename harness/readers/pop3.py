@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from harness.readers.errors import ReplyFramingError
+from harness.readers.stream import StreamBuffer
 
 __all__ = [
     "MAX_RESPONSE_LINE_OCTETS",
@@ -89,7 +90,7 @@ class _StatusLine:
     defects: tuple[str, ...]
 
 
-class Pop3Reader:
+class Pop3Reader(StreamBuffer):
     """Incremental, socket-free POP3 reply reader with a FIFO of body expectations.
 
     Call ``expect(multiline)`` once per command sent; each +OK or -ERR reply consumes one
@@ -99,10 +100,7 @@ class Pop3Reader:
     """
 
     def __init__(self, max_line_octets: int = MAX_UNTERMINATED_LINE_OCTETS) -> None:
-        self._max_line = max_line_octets
-        self._buffer = bytearray()
-        self._cursor = 0
-        self._scan = 0
+        super().__init__(max_line_octets)
         self._expectations: deque[bool] = deque()
         self._head: _StatusLine | None = None
         self._body: list[bytes] = []
@@ -117,24 +115,13 @@ class Pop3Reader:
         """The queued expectations, oldest first."""
         return tuple(self._expectations)
 
-    def feed(self, data: bytes) -> None:
-        """Append octets received from the server."""
-        self._buffer += data
-
     def reset(self) -> None:
         """Forget buffered octets and queued expectations, e.g. after STLS (RFC 2595 §4)."""
-        self._buffer.clear()
-        self._cursor = 0
-        self._scan = 0
+        super().reset()
         self._expectations.clear()
         self._head = None
         self._body = []
         self._bare_lf_body_lines = 0
-
-    @property
-    def buffered(self) -> bytes:
-        """Octets received but not yet returned as part of a reply."""
-        return bytes(self._buffer)
 
     def next_reply(self) -> Pop3Reply | None:
         """Return the next complete reply, or None if more octets are needed.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from harness.readers.errors import ReplyFramingError
+from harness.readers.stream import StreamBuffer
 
 __all__ = [
     "MAX_REPLY_LINE_OCTETS",
@@ -102,7 +103,7 @@ class _ReplyLine:
     defects: tuple[str, ...]
 
 
-class SmtpReader:
+class SmtpReader(StreamBuffer):
     """Incremental, socket-free SMTP reply reader.
 
     ``feed`` any fragment of the server's output; ``next_reply`` returns one complete reply or
@@ -111,27 +112,13 @@ class SmtpReader:
     """
 
     def __init__(self, max_line_octets: int = MAX_UNTERMINATED_LINE_OCTETS) -> None:
-        self._max_line = max_line_octets
-        self._buffer = bytearray()
-        self._cursor = 0
-        self._scan = 0
+        super().__init__(max_line_octets)
         self._lines: list[_ReplyLine] = []
-
-    def feed(self, data: bytes) -> None:
-        """Append octets received from the server."""
-        self._buffer += data
 
     def reset(self) -> None:
         """Forget everything buffered, e.g. after STARTTLS (RFC 3207 §4.2) or a framing error."""
-        self._buffer.clear()
-        self._cursor = 0
-        self._scan = 0
+        super().reset()
         self._lines.clear()
-
-    @property
-    def buffered(self) -> bytes:
-        """Octets received but not yet returned as part of a reply."""
-        return bytes(self._buffer)
 
     def next_reply(self) -> SmtpReply | None:
         """Return the next complete reply, or None if more octets are needed.
