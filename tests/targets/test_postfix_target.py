@@ -1,0 +1,342 @@
+"""targets/postfix/start: a real Postfix on loopback that the harness can point at.
+
+These tests run the script for real — apt-get install on first use, then Postfix and an
+auth-only Dovecot on free loopback ports — because the point of an external target is
+that it works on the machine, not that a mock of it does. Where the machine cannot do
+that (not root, no apt-get, install failed) they skip with the reason; under CI, which
+runs as root, that is a failure instead: CI must always exercise the target.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Final, NoReturn
+
+import pytest
+
+from harness.targets import external_target
+
+TARGET_DIR: Final = Path(__file__).resolve().parents[2] / "targets" / "postfix"
+START: Final = TARGET_DIR / "start"
+STOP: Final = TARGET_DIR / "stop"
+CANNOT_INSTALL: Final = 3  # start's exit status when Postfix cannot be installed here
+START_TIMEOUT: Final = 900.0  # the first start runs apt-get
+STOP_TIMEOUT: Final = 60.0
+SOCKET_TIMEOUT: Final = 10.0
+DELIVERY_TIMEOUT: Final = 30.0  # queue manager -> virtual(8) -> Maildir is asynchronous
+# Postfix and Dovecot run unprivileged and must be able to walk into the instance
+# directory; /tmp is world-searchable, pytest's tmp_path (under a 0700 folder) is not.
+INSTANCE_PARENT: Final = "/tmp"
+
+# What start is documented to configure (targets/postfix/README.md, target.toml.in).
+SERVER_NAME: Final = "mail.example.test"
+DOMAIN: Final = "example.test"
+ACCOUNTS: Final = {"alice": "alicepw", "bob": "bobpw"}
+CLIENT_NAME: Final = "client.mailconform.test"
+
+# One instance per run, not one per xdist worker: tox runs with --dist loadgroup.
+pytestmark = pytest.mark.xdist_group("postfix-target")
+
+
+@dataclass(frozen=True)
+class PostfixInstance:
+    root: Path
+    smtp_port: int
+    submission_port: int
+
+    @property
+    def target_file(self) -> Path:
+        return self.root / "target.toml"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "tls" / "cert.pem"
+
+    def maildir(self, user: str) -> Path:
+        return self.root / "mail" / DOMAIN / user
+
+
+def _skip_or_fail(reason: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the Postfix target, but: {reason}")
+    pytest.skip(reason)
+
+
+def _unavailable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "the Postfix target needs root (Postfix starts as root; CI runs as root)"
+    if shutil.which("apt-get") is None and not Path("/usr/sbin/postfix").exists():
+        return "no apt-get and no /usr/sbin/postfix: Postfix cannot be installed here"
+    return None
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ports the kernel just handed out, so parallel workers do not pick the same ones."""
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _refuses_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def _run_start(instance: PostfixInstance) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        POSTFIX_SMTP_PORT=str(instance.smtp_port),
+        POSTFIX_SUBMISSION_PORT=str(instance.submission_port),
+    )
+    return subprocess.run(
+        [str(START), str(instance.root)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def postfix() -> Iterator[PostfixInstance]:
+    reason = _unavailable_reason()
+    if reason is not None:
+        _skip_or_fail(reason)
+    smtp_port, submission_port = _free_ports(2)
+    root = Path(tempfile.mkdtemp(prefix="mailconform-postfix-", dir=INSTANCE_PARENT))
+    instance = PostfixInstance(root, smtp_port, submission_port)
+    try:
+        result = _run_start(instance)
+        if result.returncode == CANNOT_INSTALL:
+            _skip_or_fail(_last_line(result.stderr) or "targets/postfix/start cannot install Postfix here")
+        assert result.returncode == 0, f"start exited {result.returncode}:\n{result.stdout}{result.stderr}"
+        yield instance
+    finally:
+        stopped = subprocess.run(
+            [str(STOP), str(root)], capture_output=True, text=True, timeout=STOP_TIMEOUT, check=False
+        )
+        closed = [port for port in (smtp_port, submission_port) if _refuses_connections(port)]
+        shutil.rmtree(root, ignore_errors=True)
+    assert stopped.returncode == 0, f"stop exited {stopped.returncode}: {stopped.stderr}"
+    assert closed == [smtp_port, submission_port], "stop left a port answering"
+
+
+class SmtpLineClient:
+    """Just enough SMTP to look at raw replies: codes and lines, no interpretation."""
+
+    def __init__(self, port: int) -> None:
+        self._sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT)
+        self._reader = self._sock.makefile("rb")
+
+    def reply(self) -> tuple[int, list[str]]:
+        """One reply (RFC 5321 §4.2.1): lines "ddd-text" until the one with "ddd text"."""
+        lines: list[str] = []
+        while True:
+            raw = self._reader.readline()
+            assert raw.endswith(b"\r\n"), f"reply line not ended by CRLF: {raw!r}"
+            line = raw[:-2].decode("ascii")
+            lines.append(line)
+            if line[3:4] != "-":
+                return int(line[:3]), lines
+
+    def command(self, line: str) -> tuple[int, list[str]]:
+        self._sock.sendall(line.encode("ascii") + b"\r\n")
+        return self.reply()
+
+    def starttls(self, context: ssl.SSLContext, server_name: str) -> None:
+        self._reader.close()
+        self._sock = context.wrap_socket(self._sock, server_hostname=server_name)
+        self._reader = self._sock.makefile("rb")
+
+    def close(self) -> None:
+        self._reader.close()
+        self._sock.close()
+
+
+def _ehlo_keywords(lines: list[str]) -> set[str]:
+    """EHLO keywords (RFC 5321 §4.1.1.1 ehlo-line): the first word after "250-"/"250 "."""
+    return {line[4:].split(" ")[0].upper() for line in lines[1:]}
+
+
+def _verifying_context(instance: PostfixInstance) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(instance.ca_file))
+
+
+def test_target_file_describes_the_instance(postfix: PostfixInstance) -> None:
+    target = external_target({}, target_file=postfix.target_file)
+
+    assert target.name == "postfix"
+    assert target.domain == DOMAIN
+    assert target.server_name == SERVER_NAME
+    assert {(p, e.host, e.port, e.tls) for p, e in target.endpoints.items()} == {
+        ("smtp", "127.0.0.1", postfix.smtp_port, "starttls"),
+        ("submission", "127.0.0.1", postfix.submission_port, "starttls"),
+    }
+    assert {role: (a.login, a.password, a.address) for role, a in target.accounts.items()} == {
+        role: (role, password, f"{role}@{DOMAIN}") for role, password in ACCOUNTS.items()
+    }
+    assert target.ca_file == str(postfix.ca_file)
+
+
+def test_smtp_port_greets_and_answers_ehlo(postfix: PostfixInstance) -> None:
+    client = SmtpLineClient(postfix.smtp_port)
+    try:
+        greeting_code, _ = client.reply()
+        ehlo_code, ehlo_lines = client.command(f"EHLO {CLIENT_NAME}")
+        quit_code, _ = client.command("QUIT")
+    finally:
+        client.close()
+
+    assert greeting_code == 220  # RFC 5321 §4.2: service ready
+    assert ehlo_code == 250
+    # RFC 5321 §4.1.1.1: ehlo-ok-rsp starts "250" SP Domain or "250-" Domain.
+    assert ehlo_lines[0][4:].split(" ")[0] == SERVER_NAME
+    assert "STARTTLS" in _ehlo_keywords(ehlo_lines)  # RFC 3207 §3, smtpd_tls_security_level = may
+    assert "AUTH" not in _ehlo_keywords(ehlo_lines)  # AUTH is for the submission port only
+    assert quit_code == 221  # RFC 5321 §4.1.1.10
+
+
+def test_starttls_presents_a_certificate_for_the_server_name(postfix: PostfixInstance) -> None:
+    client = SmtpLineClient(postfix.smtp_port)
+    try:
+        client.reply()
+        client.command(f"EHLO {CLIENT_NAME}")
+        code, _ = client.command("STARTTLS")
+        assert code == 220  # RFC 3207 §4: "220 Ready to start TLS"
+        client.starttls(_verifying_context(postfix), SERVER_NAME)  # verifies chain and name
+        code, lines = client.command(f"EHLO {CLIENT_NAME}")
+    finally:
+        client.close()
+
+    assert code == 250
+    # RFC 3207 §4.2: "A server MUST NOT return the STARTTLS extension in response to an
+    # EHLO command received after a TLS handshake has completed."
+    assert "STARTTLS" not in _ehlo_keywords(lines)
+
+
+def _wait_for_message(maildir: Path, token: str) -> bytes:
+    deadline = time.monotonic() + DELIVERY_TIMEOUT
+    while time.monotonic() < deadline:
+        for path in (maildir / "new").glob("*") if (maildir / "new").is_dir() else ():
+            content = path.read_bytes()
+            if token.encode() in content:
+                return content
+        time.sleep(0.1)
+    raise AssertionError(f"no message with {token} in {maildir}/new after {DELIVERY_TIMEOUT:g} s")
+
+
+def test_smtplib_delivers_into_bobs_maildir(postfix: PostfixInstance) -> None:
+    token = f"mailconform-{os.getpid()}-{time.monotonic_ns()}"
+    message = EmailMessage()
+    message["From"] = f"alice@{DOMAIN}"
+    message["To"] = f"bob@{DOMAIN}"
+    message["Subject"] = token
+    message.set_content("delivered by the Postfix target test\n")
+
+    port = postfix.smtp_port
+    with smtplib.SMTP("127.0.0.1", port, local_hostname=CLIENT_NAME, timeout=SOCKET_TIMEOUT) as smtp:
+        refused = smtp.send_message(message, from_addr=f"alice@{DOMAIN}", to_addrs=[f"bob@{DOMAIN}"])
+    assert refused == {}
+
+    stored = BytesParser(policy=policy.default).parsebytes(_wait_for_message(postfix.maildir("bob"), token))
+    assert stored["Subject"] == token
+    # RFC 5321 §4.4: final delivery "inserts a return-path line" preserving the reverse-path,
+    # and every server that receives a message "MUST insert trace ("time stamp" or
+    # "Received") information at the beginning of the message content".
+    assert stored["Return-Path"] == f"<alice@{DOMAIN}>"
+    assert stored["Received"] is not None
+    assert not any(token.encode() in path.read_bytes() for path in postfix.maildir("alice").glob("*/*"))
+
+
+def test_mx_port_refuses_unknown_users_and_relaying(postfix: PostfixInstance) -> None:
+    client = SmtpLineClient(postfix.smtp_port)
+    try:
+        client.reply()
+        client.command(f"EHLO {CLIENT_NAME}")
+        mail_code, _ = client.command(f"MAIL FROM:<alice@{DOMAIN}>")
+        unknown_code, _ = client.command(f"RCPT TO:<no-such-user@{DOMAIN}>")
+        foreign_code, _ = client.command("RCPT TO:<someone@elsewhere.invalid>")
+        postmaster_code, _ = client.command("RCPT TO:<Postmaster>")
+    finally:
+        client.close()
+
+    assert mail_code == 250
+    assert 500 <= unknown_code < 600  # RFC 5321 §4.3.2: RCPT E: 550, 551, 553, ...
+    assert 500 <= foreign_code < 600  # no relaying, not even from loopback
+    # RFC 5321 §4.5.1: "the special case of "RCPT TO:<Postmaster>" (with no domain
+    # specification), MUST be supported."
+    assert postmaster_code == 250
+
+
+def test_submission_offers_auth_only_after_starttls(postfix: PostfixInstance) -> None:
+    client = SmtpLineClient(postfix.submission_port)
+    try:
+        client.reply()
+        _, plain_lines = client.command(f"EHLO {CLIENT_NAME}")
+        client.command("STARTTLS")
+        client.starttls(_verifying_context(postfix), SERVER_NAME)
+        _, tls_lines = client.command(f"EHLO {CLIENT_NAME}")
+    finally:
+        client.close()
+
+    assert "AUTH" not in _ehlo_keywords(plain_lines)
+    auth_lines = [line for line in tls_lines if line[4:].upper().startswith("AUTH ")]
+    assert len(auth_lines) == 1
+    assert {"PLAIN", "LOGIN"} <= set(auth_lines[0][4:].upper().split()[1:])
+
+
+@pytest.mark.parametrize(("password", "expected"), [("alicepw", 235), ("not-alicepw", 535)])
+def test_submission_authenticates_alice(postfix: PostfixInstance, password: str, expected: int) -> None:
+    # The name check is test_starttls_presents_a_certificate_for_the_server_name's job;
+    # smtplib would check it against "127.0.0.1".
+    context = _verifying_context(postfix)
+    context.check_hostname = False
+    port = postfix.submission_port
+    with smtplib.SMTP("127.0.0.1", port, local_hostname=CLIENT_NAME, timeout=SOCKET_TIMEOUT) as smtp:
+        smtp.starttls(context=context)
+        try:
+            code, _ = smtp.login("alice", password)
+        except smtplib.SMTPAuthenticationError as error:
+            code = error.smtp_code
+    # RFC 4954 §4: success is 235; a failed authentication SHOULD be 535.
+    assert code == expected
+
+
+def test_start_again_restarts_in_place(postfix: PostfixInstance) -> None:
+    result = _run_start(postfix)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stopping the previous instance" in result.stdout
+    client = SmtpLineClient(postfix.smtp_port)
+    try:
+        code, _ = client.reply()
+    finally:
+        client.close()
+    assert code == 220
