@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: conformance test serve faults clean
+.PHONY: conformance test serve faults bench-smtp clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ conformance: $(STAMP)
 ## make test: the project's own tests (ruff, mypy, unit, integration, meta-tests) via tox
 test: $(STAMP)
 	$(BIN)/tox run
+
+## make bench-smtp: reference server vs aiosmtpd with durable Maildir delivery (see benchmarks/README.md)
+bench-smtp: $(STAMP)
+	$(BIN)/python -m benchmarks.run_smtp
 
 serve: $(STAMP)
 	$(BIN)/mailconform serve
