@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Final
 
 from harness.drivers.base import Judgement, SetupContext, SetupFailed
@@ -90,14 +91,27 @@ class SmtpDriver:
         greeting = self.read(conn, reader, ctx.timeout)
         if greeting.code != 220:
             raise SetupFailed(f"greeting {render_reply(greeting)!r}, expected 220")
-        ehlo = self._command(conn, reader, f"EHLO {ctx.client_name}", "2", ctx)
-        found |= _keywords(ehlo)
+        found |= self._advertised(conn, reader, ctx)
         if "STARTTLS" in found and not conn.tls:
             self._command(conn, reader, "STARTTLS", "2", ctx)
             conn.start_tls(ctx.timeout)
-            found |= _keywords(self._command(conn, reader, f"EHLO {ctx.client_name}", "2", ctx))
+            found |= self._advertised(conn, reader, ctx)
         conn.send(b"QUIT\r\n")
         return frozenset(found)
+
+    def _advertised(self, conn: Connection, reader: SmtpReader, ctx: SetupContext) -> set[str]:
+        """EHLO keywords, read leniently: discovery asks what the server offers, not how it
+        formats the reply — a reply split into several by wrong continuation marks still
+        lists its keywords here, and the §4.2.1 cases are the ones that fail it."""
+        conn.send(f"EHLO {ctx.client_name}\r\n".encode())
+        reply = self.read(conn, reader, ctx.timeout)
+        if reply.code // 100 != 2:
+            raise SetupFailed(f"'EHLO {ctx.client_name}' answered {render_reply(reply)!r}, expected 2xx")
+        found = _keywords(reply)
+        while reader.buffered:
+            extra = self.read(conn, reader, ctx.timeout)
+            found |= _keywords(replace(extra, lines=("", *extra.lines)))
+        return found
 
 
 def _keywords(reply: SmtpReply) -> set[str]:

@@ -8,8 +8,9 @@ Form: `CODES [ENHANCED] [has=KEYWORD] [lacks=KEYWORD] [wellformed]`
 - ENHANCED: an RFC 3463 code with `x` wildcards (`5.1.1`, `5.x.x`), checked when the reply
   carries one; whether it must carry one is a case of its own (RFC 2034 §3).
 - has=/lacks=: an EHLO keyword the reply must (not) advertise (RFC 5321 §4.1.1.1).
-- wellformed: the reply must also be free of format defects (bare LF, mixed codes,
-  bad continuation markers) that the reader recorded.
+- wellformed: the reply must also be free of the format defects the RFC forbids (bare
+  LF, mixed codes, bad continuation markers) that the reader recorded; SHOULD-level
+  findings (a code without text, no SP after a bare code) do not count.
 """
 
 from __future__ import annotations
@@ -87,9 +88,16 @@ def smtp_mismatch(expectation: SmtpExpectation, reply: SmtpReply) -> str | None:
         for keyword in expectation.lacks:
             if keyword in keywords:
                 return f"EHLO reply advertises {keyword}, which it must not here"
-    if expectation.wellformed and reply.defects:
-        return "malformed reply: " + "; ".join(reply.defects)
+    binding = [d for d in reply.defects if not _advisory(d)]
+    if expectation.wellformed and binding:
+        return "malformed reply: " + "; ".join(binding)
     return None
+
+
+def _advisory(defect: str) -> bool:
+    """A SHOULD-level format finding (the reader names the keyword it rests on): `wellformed`
+    holds a reply to what the RFC requires, so these never fail a case on their own."""
+    return "SHOULD" in defect
 
 
 def _enhanced_matches(spec: str, value: str) -> bool:
