@@ -22,3 +22,37 @@ C: .
 S: 250
 C: NOOP
 S: 250
+
+== dot-space-line-is-not-end-of-data MUST
+> If the line is composed of a single period, it is
+> treated as the end of mail indicator.
+~ a line of a period and a space is not "composed of a single period": the server keeps reading.
+C: MAIL FROM:<$alice>
+S: 250
+C: RCPT TO:<$bob>
+S: 250
+C: DATA
+S: 354
+B: Subject: dot space $run\r\n\r\n. \r\n
+S: <SILENT>
+C: .
+S: 250
+
+== end-of-data-split-across-packets MUST
+> If the line is composed of a single period, it is
+> treated as the end of mail indicator.
+~ <CRLF>.<CRLF> ends the data however the octets are split into TCP segments.
+C: MAIL FROM:<$alice>
+S: 250
+C: RCPT TO:<$bob>
+S: 250
+C: DATA
+S: 354
+B: Subject: split end $run\r\n\r\nlast line\r
+S: <SILENT>
+B: \n.
+S: <SILENT>
+B: \r\n
+S: 250
+C: NOOP
+S: 250
