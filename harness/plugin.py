@@ -22,7 +22,7 @@ from harness import allure_support
 from harness.capabilities import CapabilityError, discover_all
 from harness.report.baseline import Baseline, BaselineError, load_baseline
 from harness.report.conformance import CaseRecord, Run, record_from_properties, write_run
-from harness.report.markdown import render_markdown, summary_lines
+from harness.report.markdown import render_markdown, section_lines, summary_lines
 from harness.runner import CaseResult, CaseRunner, missing_requirements
 from harness.session import ConnectFailed
 from harness.targets import ReferenceServer, Target, TargetError, external_target
@@ -178,7 +178,9 @@ class TranscriptItem(pytest.Item):
         allure_support.label_case(case)
         missing = missing_requirements(case, capabilities)
         if missing:
-            pytest.skip(f"the {case.protocol} server does not advertise {', '.join(missing)}")
+            raise pytest.skip.Exception(
+                f"the {case.protocol} server does not advertise {', '.join(missing)}", _use_item_location=True
+            )
         result = CaseRunner(case, target, holder.step_timeout).run()
         self.result = result
         allure_support.attach_log(result.log)
@@ -433,6 +435,10 @@ def build_run(config: pytest.Config) -> Run:
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if _is_worker(config) or not config.stash[records_key]:
         return
+    run = build_run(config).to_json()
+    terminalreporter.section("mailconform: results per RFC section")
+    for line in section_lines(run):
+        terminalreporter.write_line(line)
     terminalreporter.section("mailconform")
-    for line in summary_lines(build_run(config).to_json()):
+    for line in summary_lines(run):
         terminalreporter.write_line(line)

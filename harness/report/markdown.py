@@ -14,6 +14,17 @@ def _count_line(counts: dict[str, int]) -> str:
     return ", ".join(f"{counts[o]} {o}" for o in order if counts.get(o))
 
 
+def section_lines(run: dict[str, Any]) -> list[str]:
+    """One line per RFC section: what a user reads to see, clause by clause, where a server departs."""
+    sections: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for case in run["cases"]:
+        sections[(case["rfc"], case["section"])][case["outcome"]] += 1
+    return [
+        f"  RFC {rfc} §{section:<12} {_count_line(counts)}"
+        for (rfc, section), counts in sorted(sections.items(), key=lambda kv: (kv[0][0], _key(kv[0][1])))
+    ]
+
+
 def summary_lines(run: dict[str, Any]) -> list[str]:
     """A short summary for the terminal: counts per protocol and level, each failure with its clause."""
     summary = run["summary"]
