@@ -19,6 +19,7 @@ import enum
 import itertools
 import logging
 import os
+import re
 import secrets
 import ssl
 import time
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 READ_PAUSE_ABOVE: Final = 1024 * 1024  # stop reading from a client that is this far ahead of us
 READ_RESUME_BELOW: Final = 256 * 1024
 SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish a delivery when the server stops
+DEADLINE_SLACK: Final = 0.001  # seconds: a timer may fire this early (the loop's clock resolution)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class _LineTooLong:
 LINE_TOO_LONG: Final = _LineTooLong()
 
 
+# fault smtp.command-lines-split-on-any-newline; a CR last in the buffer may be half a CRLF
+_ANY_NEWLINE: Final = re.compile(rb"\r\n|\r(?!\n|\Z)|\n")
+
+
 class _Connection(asyncio.Protocol):
     """Buffers what the client sends and wakes the session task; applies flow control."""
 
@@ -90,9 +96,12 @@ class _Connection(asyncio.Protocol):
         self._eof = False
         self._shutdown = False
         self._waiter: asyncio.Future[_Wake] | None = None
+        self._deadline = 0.0  # loop time at which the current wait times out
+        self._timer: asyncio.TimerHandle | None = None
         self._read_paused = False
         self._write_resumed: asyncio.Future[None] | None = None
         self._write_paused = False
+        self.split_long_lines = False  # fault smtp.long-command-split
 
     # --- asyncio callbacks ----------------------------------------------------------------
 
@@ -117,6 +126,9 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._eof = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake(_Wake.EOF)
         if self._write_resumed is not None and not self._write_resumed.done():
             self._write_resumed.set_result(None)
@@ -139,32 +151,68 @@ class _Connection(asyncio.Protocol):
         self._shutdown = True
         self._wake(_Wake.SHUTDOWN)
 
-    async def wait_for_input(self, timeout: float) -> _Wake:
-        """Return at once if bytes are buffered; else wait for data, EOF, shutdown or timeout."""
+    async def wait_for_input(self, timeout: float, *, more: bool = False) -> _Wake:
+        """Return at once if bytes are buffered; else wait for data, EOF, shutdown or timeout.
+
+        With `more`, buffered bytes do not count: the caller has scanned them (an unfinished
+        command line) and needs the next packet. Returning at once there would spin the
+        event loop forever and stall every session of the process.
+        """
         if self._shutdown:
             return _Wake.SHUTDOWN
-        if self.buffer:
+        if self.buffer and not more:
             return _Wake.DATA
         if self._eof:
             return _Wake.EOF
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[_Wake] = loop.create_future()
         self._waiter = waiter
-        timer = loop.call_later(timeout, self._wake, _Wake.TIMEOUT)
+        self._arm_deadline(loop, loop.time() + timeout)
         try:
             return await waiter
         finally:
-            timer.cancel()
             self._waiter = None
 
-    def next_line(self, limit: int) -> bytes | _LineTooLong | None:
+    def _arm_deadline(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Keep one timer per connection and move it lazily.
+
+        Almost every wait ends long before its deadline (timeouts are minutes, RFC 5321
+        §4.5.3.2), so a timer made and cancelled per wait -- several per message -- is pure
+        overhead. The timer stays armed; when it fires early it re-arms for the current deadline.
+        """
+        self._deadline = deadline
+        timer = self._timer
+        if timer is not None and timer.when() <= deadline:
+            return
+        if timer is not None:
+            timer.cancel()
+        self._timer = loop.call_at(deadline, self._deadline_reached, loop)
+
+    def _deadline_reached(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        if self._waiter is None or self._waiter.done():
+            return  # not waiting: the next wait arms a fresh timer
+        if loop.time() + DEADLINE_SLACK < self._deadline:
+            self._timer = loop.call_at(self._deadline, self._deadline_reached, loop)
+            return
+        self._wake(_Wake.TIMEOUT)
+
+    def next_line(self, limit: int, any_newline: bool = False) -> bytes | _LineTooLong | None:
         """The next CRLF-terminated line without its CRLF; None if incomplete.
 
         Only CRLF ends a line (RFC 5321 §2.3.8). A line longer than `limit` is dropped as it
         arrives, so a client cannot make the buffer grow without bound (§4.5.3.1.4).
         """
         buffer = self.buffer
-        end = buffer.find(b"\r\n", self._scan_from)
+        end, ending = buffer.find(b"\r\n", self._scan_from), 2
+        if any_newline and (match := _ANY_NEWLINE.search(buffer, self._scan_from)) is not None:
+            end, ending = match.start(), match.end() - match.start()
+        if self.split_long_lines and (end < 0 or end > limit) and len(buffer) > limit:
+            piece = bytes(buffer[:limit])  # a fixed-size line buffer: the rest is the "next line"
+            del buffer[:limit]
+            self._scan_from = 0
+            self._consumed()
+            return piece
         if end < 0:
             if len(buffer) > limit + 1:
                 self._discarding = True
@@ -174,7 +222,7 @@ class _Connection(asyncio.Protocol):
             self._scan_from = max(len(buffer) - 1, 0)
             return None
         line = bytes(buffer[:end])
-        del buffer[: end + 2]
+        del buffer[: end + ending]
         self._scan_from = 0
         self._consumed()
         if self._discarding or end > limit:
@@ -290,6 +338,7 @@ class _SessionRunner:
             tls_active=server.implicit_tls,
         )
         self._faults = server.settings.faults
+        connection.split_long_lines = self._faults.on("smtp.long-command-split")
         self._out = bytearray()
         self._spool: IncomingMessage | None = None
         self._debug = log.isEnabledFor(logging.DEBUG)
@@ -315,9 +364,16 @@ class _SessionRunner:
     # --- the loop -------------------------------------------------------------------------------
 
     async def _command_loop(self) -> None:
+        any_newline = self._faults.on("smtp.command-lines-split-on-any-newline")
+        hold_group = self._faults.on("smtp.pipelining-group-held-until-data")
+        grouped = False
         while not self.state.closed:
-            line = self._conn.next_line(self.state.line_limit)
+            line = self._conn.next_line(self.state.line_limit, any_newline)
             if line is None:
+                if hold_group and grouped and self._out:
+                    await self._wait(self._command_timeout())  # waits for the group's DATA
+                    continue
+                grouped = False
                 await self._flush()
                 await self._wait(self._command_timeout())
                 continue
@@ -327,6 +383,8 @@ class _SessionRunner:
                 continue
             if self._debug:
                 self._log_in(self._masked(line))
+            if line[:4].upper() in (b"MAIL", b"RCPT", b"RSET"):
+                grouped = grouped or bool(self._conn.buffer)
             await self._apply(self.state.handle_line(line))
 
     def _command_timeout(self) -> float:
@@ -336,8 +394,8 @@ class _SessionRunner:
         return timeouts.idle
 
     async def _wait(self, timeout: float) -> None:
-        """Wait for input; on timeout or shutdown answer 421 and end (§3.8, §4.5.3.2)."""
-        reason = await self._conn.wait_for_input(timeout)
+        """Wait for more input; on timeout or shutdown answer 421 and end (§3.8, §4.5.3.2)."""
+        reason = await self._conn.wait_for_input(timeout, more=True)
         if reason is _Wake.DATA:
             return
         if reason is _Wake.EOF:
@@ -474,7 +532,8 @@ class _SessionRunner:
             if decoded.data and stored:
                 stored = self._write_spool(decoded.data)
             if decoded.done:
-                self._conn.unread(decoded.rest)
+                if not self._faults.on("smtp.input-after-data-dropped"):
+                    self._conn.unread(decoded.rest)
                 break
         level = logging.INFO if decoder.defects else logging.DEBUG
         log.log(

@@ -1,24 +1,42 @@
-"""Group commit: concurrent deliveries share their directory fsyncs and the journal commits behind them.
+"""Group commit: concurrent deliveries share worker passes, directory fsyncs and disk flushes.
 
-Making a message durable takes two ordered steps: its file must be on disk before its name is
-(otherwise a crash could leave a truncated message visible), and only then may the name be made
-durable by an fsync of the directory. Each step waits for the file system's journal.
+Making a message durable takes two ordered steps: its file must be on stable storage before its
+name is (otherwise a crash could leave a truncated message visible), and only then may the name
+be made durable by an fsync of the directory holding it.
 
-1. Each job is written and its file fsync'd at once, in its own worker thread: nothing waits
-   for a batch to fill, and concurrent fsyncs share journal commits in the kernel.
-2. A written job joins the publish queue. If no publish round is running, its thread leads
-   one; otherwise the running round picks it up next. A round takes every queued job,
-   publishes each (rename/link into new/), fsyncs each distinct directory once, closes the
-   jobs and resolves their futures, then repeats while jobs are queued. So the jobs written
-   while one round runs share the next round's directory fsyncs: the busier the server, the
-   bigger the rounds.
+Jobs go through two worker threads, each taking whatever has queued up as one *batch*:
 
-A job's future resolves only after both steps succeeded for it, which is what lets an SMTP server
-answer 250 after `deliver()` returns (RFC 5321 §6.1). A job that fails at any step gets its own
-exception; the others are unaffected. A job that fails after publishing (a directory fsync error)
-is visible but not known to be durable: the sender is told to retry and may deliver it twice,
-which RFC 5321 §6.1 prefers to losing it. A caller that stops waiting does not stop its job: once
-submitted, a job runs to the end and is closed.
+1. the staging thread creates and writes the file of every job in its batch, then hands the
+   batch on;
+2. the syncing thread fsyncs every file of its batch (a few at once, so the disk merges their
+   flushes), publishes every job whose file is durable (rename/link into new/), fsyncs each
+   distinct directory once, closes the jobs and resolves their futures -- one wake-up per event
+   loop per batch.
+
+Jobs that arrive while a thread is busy form its next batch, so the busier the server, the
+bigger the batches and the fewer directory fsyncs, thread hand-offs and loop wake-ups per
+message. Nothing waits for a batch to fill: an idle thread starts at once with a batch of one.
+The two stages overlap: while the syncing thread waits for the disk, the staging thread creates
+the next files.
+
+Why one thread per stage rather than one per job: files are created in the same tmp/ directory,
+which the kernel serialises on the directory's lock anyway (concurrent creators only spin or sleep
+on it), and every hand-off between threads costs context switches. Each fsync returns only once
+its file's data and inode are on stable storage, which is what publishing needs.
+
+Durability argument (RFC 5321 §6.1: a 250 is a promise to deliver). A job's future resolves
+successfully only after (a) fsync(2) returned for its file, before the file was renamed or linked
+under its final name, and (b) fsync(2) returned for every directory it was published into, after
+the rename/link. fsync(2) of a directory makes its entries durable; so after a crash at any point
+the message is either absent from new/ (and the client was never told 250) or present in full.
+Jobs of one batch never lower each other's guarantee: each job's own file and directories are
+fsync'd, the batch only shares the directory fsyncs among jobs in the same directory, and a
+directory fsync issued after all the batch's renames covers all of them.
+
+A job that fails at any step gets its own exception; the others are unaffected. A job that fails
+after publishing (a directory fsync error) is visible but not known to be durable: the sender is
+told to retry and may deliver it twice, which RFC 5321 §6.1 prefers to losing it. A caller that
+stops waiting does not stop its job: once queued, a job runs to the end and is closed.
 """
 
 from __future__ import annotations
@@ -28,7 +46,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +56,9 @@ from reference_server.storage.durable import fsync_directory
 
 logger = logging.getLogger(__name__)
 
-WORKER_THREADS: Final = 16  # jobs written and fsync'd at once; threads mostly wait for the disk
-DIRECTORY_THREADS: Final = 8  # directory fsyncs of one publish round in flight at once
+STAGE_THREADS: Final = 1  # creating files in one directory is serialised by the kernel anyway
+FSYNC_THREADS: Final = 4  # file fsyncs of one batch in flight at once: the disk merges their flushes
+SYNC_THREADS: Final = 1  # one batch being made durable at a time; the next one queues behind it
 
 
 class CommitJob(Protocol):
@@ -63,7 +82,7 @@ class _Pending:
     job: CommitJob
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
-    error: BaseException | None = None  # from writing
+    staged: Sequence[int] | BaseException = ()  # descriptors to fsync, or the staging error
 
 
 class GroupCommitter:
@@ -71,61 +90,75 @@ class GroupCommitter:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._queue: list[_Pending] = []  # written, waiting for the next publish round
-        self._publishing = False
-        self.rounds = 0  # publish rounds so far (for tests and benchmarks)
+        self._to_stage: list[_Pending] = []
+        self._to_sync: list[_Pending] = []
+        self._staging = False  # the staging thread is taking batches
+        self._syncing = False  # the syncing thread is taking batches
+        self.rounds = 0  # batches made durable so far (for tests and benchmarks)
 
     async def commit(self, job: CommitJob) -> None:
         """Return once the job is durable; raise its error otherwise. The job is always closed."""
         loop = asyncio.get_running_loop()
         pending = _Pending(job, loop, loop.create_future())
-        try:
-            _pool("writers", WORKER_THREADS).submit(self._write, pending)
-        except BaseException:
-            job.close()
-            raise
+        with self._lock:
+            self._to_stage.append(pending)
+            start, self._staging = not self._staging, True
+        if start:
+            _submit("stage", STAGE_THREADS, self._stage_batches)
         await pending.future
 
-    def _write(self, pending: _Pending) -> None:
-        """Step 1, in a worker thread: write and fsync, then queue for publishing (and maybe lead)."""
-        try:
-            for fd in pending.job.stage():
-                os.fsync(fd)
-        except Exception as error:
-            pending.error = error
-        with self._lock:
-            self._queue.append(pending)
-            if self._publishing:
-                return
-            self._publishing = True
-        self._lead_rounds()
-
-    def _lead_rounds(self) -> None:
-        """Step 2: publish rounds until the queue is empty; only one thread leads at a time."""
+    def _stage_batches(self) -> None:
+        """In the staging thread: write batches and pass them on until nothing is queued."""
         while True:
             with self._lock:
-                batch, self._queue = self._queue, []
+                batch, self._to_stage = self._to_stage, []
                 if not batch:
-                    self._publishing = False
+                    self._staging = False
+                    return
+            for pending in batch:
+                pending.staged = stage_job(pending.job)
+            with self._lock:
+                self._to_sync.extend(batch)
+                start, self._syncing = not self._syncing, True
+            if start:
+                _submit("sync", SYNC_THREADS, self._sync_batches)
+
+    def _sync_batches(self) -> None:
+        """In the syncing thread: make batches durable and settle them until nothing is queued."""
+        while True:
+            with self._lock:
+                batch, self._to_sync = self._to_sync, []
+                if not batch:
+                    self._syncing = False
                     return
             try:
-                outcomes = _publish_round([pending.job for pending in batch], [pending.error for pending in batch])
-            except BaseException as error:  # a bug, not a disk error: fail the round, keep the pipeline alive
-                logger.exception("publish round failed")
+                outcomes = sync_and_publish([pending.job for pending in batch], [p.staged for p in batch])
+            except BaseException as error:  # a bug, not a disk error: fail the batch, keep going
+                logger.exception("commit batch failed")
                 outcomes = [error] * len(batch)
             self.rounds += 1
             _settle(batch, outcomes)
 
 
-def _publish_round(jobs: Sequence[CommitJob], errors: Sequence[BaseException | None]) -> list[BaseException | None]:
-    """Publish the jobs written without error, fsync each directory once, close every job.
-
-    Directories are fsync'd concurrently: even when the journal commit that carries all the
-    renames is already done, each fsync asks the disk to flush its cache, and concurrent flushes
-    are merged by the block layer while consecutive ones each take their turn.
-    """
-    outcomes = list(errors)
+def stage_job(job: CommitJob) -> Sequence[int] | BaseException:
+    """Write one job's file; its descriptors to fsync, or the error (the job is closed later)."""
     try:
+        return job.stage()
+    except Exception as error:
+        return error
+
+
+def sync_and_publish(
+    jobs: Sequence[CommitJob], staged: Sequence[Sequence[int] | BaseException]
+) -> list[BaseException | None]:
+    """Fsync every staged file, publish the durable jobs, fsync each directory once, close all.
+
+    Returns one outcome per job: None when the job is durable under its final name.
+    """
+    outcomes: list[BaseException | None] = [result if isinstance(result, BaseException) else None for result in staged]
+    try:
+        for position, error in _fsync_files(staged):
+            outcomes[position] = error
         owners: dict[Path, list[int]] = {}
         for position, job in enumerate(jobs):
             if outcomes[position] is not None:
@@ -135,7 +168,8 @@ def _publish_round(jobs: Sequence[CommitJob], errors: Sequence[BaseException | N
                     owners.setdefault(directory, []).append(position)
             except Exception as error:
                 outcomes[position] = error
-        for positions, sync_error in zip(owners.values(), _fsync_directories(list(owners)), strict=True):
+        for directory, positions in owners.items():
+            sync_error = _fsync_directory(directory)
             for position in positions:
                 outcomes[position] = outcomes[position] or sync_error
     finally:
@@ -147,13 +181,35 @@ def _publish_round(jobs: Sequence[CommitJob], errors: Sequence[BaseException | N
     return outcomes
 
 
-def _fsync_directories(directories: Sequence[Path]) -> list[OSError | None]:
-    if len(directories) > 1:
+def _fsync_files(staged: Sequence[Sequence[int] | BaseException]) -> list[tuple[int, BaseException]]:
+    """Fsync the staged files, a few at a time; the (position, error) of each that failed."""
+    work = [
+        (position, fd)
+        for position, result in enumerate(staged)
+        if not isinstance(result, BaseException)
+        for fd in result
+    ]
+    if len(work) > 1:
         try:
-            return list(_pool("directories", DIRECTORY_THREADS).map(_fsync_directory, directories))
-        except RuntimeError:  # the interpreter is shutting down: no new threads, do it here
-            pass
-    return [_fsync_directory(directory) for directory in directories]
+            errors = list(_pool("fsync", FSYNC_THREADS).map(_fsync_file, [fd for _, fd in work]))
+        except RuntimeError:
+            errors = [_fsync_file(fd) for _, fd in work]
+    else:
+        errors = [_fsync_file(fd) for _, fd in work]
+    return [(position, error) for (position, _), error in zip(work, errors, strict=True) if error is not None]
+
+
+def _fsync_file(fd: int) -> OSError | None:
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        return error
+    return None
+
+
+def commit_batch(jobs: Sequence[CommitJob]) -> list[BaseException | None]:
+    """Both stages for `jobs` in the calling thread (what the two threads do, in one go)."""
+    return sync_and_publish(jobs, [stage_job(job) for job in jobs])
 
 
 def _fsync_directory(directory: Path) -> OSError | None:
@@ -189,9 +245,17 @@ _pools: dict[str, ThreadPoolExecutor] = {}
 
 
 def _pool(name: str, threads: int) -> ThreadPoolExecutor:
-    """A process-wide pool, made on first use (separate pools: a round never waits behind writes)."""
+    """A process-wide pool, made on first use."""
     with _pools_lock:
         pool = _pools.get(name)
         if pool is None:
             pool = _pools[name] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"mail-{name}")
         return pool
+
+
+def _submit(name: str, threads: int, work: Callable[[], None]) -> None:
+    """Run `work` on a process-wide pool; in this thread if no pool can start."""
+    try:
+        _pool(name, threads).submit(work)
+    except RuntimeError:  # the interpreter is shutting down: no new threads, do it here
+        work()

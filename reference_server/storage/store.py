@@ -123,8 +123,9 @@ class MaildirStore:
     async def deliver(self, message: IncomingMessage, users: Sequence[str], prefix: bytes, folder: str = INBOX) -> None:
         """Deliver `prefix` + the message into each user's folder; return once it is on disk.
 
-        One file is written and hard-linked into every recipient folder, off the event loop; the
-        directory fsyncs are shared with concurrent deliveries (groupcommit.py). Recipients
+        One file is written and hard-linked into every recipient folder, off the event loop, in
+        batches with concurrent deliveries that share thread hand-offs and directory fsyncs
+        (groupcommit.py: the durability argument is there). Recipients
         are all-or-nothing: if one folder cannot take the message, none keeps it. The message is
         consumed whatever happens.
         """

@@ -144,3 +144,39 @@ def test_a_caller_that_stops_waiting_leaves_a_closed_job_behind(tmp_path: Path) 
     assert slow.closed == 1
     assert other.closed == 1
     assert (tmp_path / "other").exists()
+
+
+def test_a_batch_is_settled_only_after_all_its_files_and_directories_are_synced(
+    tmp_path: Path, sync_log: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 5321 §6.1: no job of a batch is reported durable before every sync of that batch."""
+    real_settle = groupcommit._settle
+
+    def settle(batch: Sequence[groupcommit._Pending], outcomes: Sequence[BaseException | None]) -> None:
+        sync_log.append("settle " + " ".join(sorted(str(getattr(p.job, "name", "?")) for p in batch)))
+        real_settle(batch, outcomes)
+
+    monkeypatch.setattr(groupcommit, "_settle", settle)
+    jobs = [_RecordingJob(tmp_path, f"m{i}", sync_log) for i in range(30)]
+    assert _commit_all(GroupCommitter(), jobs) == [None] * 30
+    settles = [position for position, entry in enumerate(sync_log) if entry.startswith("settle ")]
+    assert settles
+    for position in settles:
+        names = sync_log[position].split()[1:]
+        before = sync_log[:position]
+        for name in names:
+            file_sync = before.index(f"fsync {name}.tmp")
+            published = before.index(f"publish {name}")
+            assert file_sync < published
+            assert f"fsync dir {tmp_path.name}" in before[published:]
+
+
+def test_commit_batch_runs_both_stages_in_the_calling_thread(tmp_path: Path, sync_log: list[str]) -> None:
+    jobs = [_RecordingJob(tmp_path, f"m{i}", sync_log) for i in range(3)]
+    jobs.append(_RecordingJob(tmp_path, "bad", sync_log, fail_at="stage"))
+    outcomes = groupcommit.commit_batch(jobs)
+    assert outcomes[:3] == [None, None, None]
+    assert isinstance(outcomes[3], OSError)
+    assert sync_log.count(f"fsync dir {tmp_path.name}") == 1  # one directory, one fsync for the batch
+    assert all(job.closed == 1 for job in jobs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m0", "m1", "m2"]
