@@ -8,6 +8,7 @@ run id so cases on a shared server never see each other's mail by mistake.
 from __future__ import annotations
 
 import ssl
+import time
 from typing import Final
 
 from harness.drivers.base import SetupContext, SetupFailed
@@ -79,5 +80,9 @@ def deliver_messages(
                 raise DeliveryFailed(f"end of data answered {render_reply(reply)!r}")
         conn.send(b"QUIT\r\n")
         conn.close()
+        if target.fixture_settle:
+            # An MTA that queues answers 250 before the mailbox has the message (Postfix in
+            # front of Dovecot delivers over LMTP a few milliseconds later): give it time.
+            time.sleep(target.fixture_settle)
     except (SetupFailed, SessionError, ReplyFramingError) as exc:
         raise DeliveryFailed(str(exc)) from None

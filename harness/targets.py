@@ -71,6 +71,7 @@ class Target:
     client_name: str = "client.mailconform.test"
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     step_timeout: float = 10.0
+    fixture_settle: float = 0.0  # seconds to wait after a fixture delivery's 250 (queueing MTAs deliver later)
 
     def variables(self) -> dict[str, str]:
         """The variables every transcript may use (see harness.transcript.parser.TARGET_VARIABLES)."""
@@ -134,6 +135,9 @@ def external_target(
     caps = config.get("capabilities", {})
     if not isinstance(caps, dict) or not all(isinstance(v, list) for v in caps.values()):
         raise TargetError(f'{where}: [capabilities] maps a protocol to a list like ["-CHUNKING", "+SIZE"]')
+    settle = config.get("fixture_settle", 0.0)
+    if not isinstance(settle, int | float) or not 0 <= settle <= 60:
+        raise TargetError(f"{where}: fixture_settle must be a number of seconds from 0 to 60")
     timeout = config.get("step_timeout", 10.0)
     if not isinstance(timeout, int | float) or timeout <= 0:
         raise TargetError(f"{where}: step_timeout must be a positive number of seconds")
@@ -149,6 +153,7 @@ def external_target(
         verify_tls=bool(config.get("verify_tls", False)),
         capability_overrides={p: tuple(v) for p, v in caps.items()},
         step_timeout=float(timeout),
+        fixture_settle=float(settle),
     )
 
 
