@@ -37,6 +37,8 @@ DEFAULT_COMMAND_TIMEOUT: Final = 300.0  # RFC 5321 §4.5.3.2.2/.3: 5 minutes for
 DEFAULT_DATA_TIMEOUT: Final = 300.0  # RFC 5321 §4.5.3.2.5: at least 3 minutes per data block
 DEFAULT_IDLE_TIMEOUT: Final = 300.0  # RFC 5321 §4.5.3.2.7: server timeout at least 5 minutes
 DEFAULT_MAX_BAD_COMMANDS: Final = 20
+POP3_AUTOLOGOUT_MIN: Final = 600.0  # RFC 1939 §3: an autologout timer "MUST be of at least 10 minutes"
+DEFAULT_FAILED_LOGIN_DELAY: Final = 1.0  # seconds before a POP3 login failure is answered
 
 DEFAULT_CONFIG_TOML: Final = """\
 domains = ["example.test"]
@@ -99,6 +101,11 @@ auth_requires_tls = true
 vrfy = "answer"
 expn = "answer"
 
+[pop3]
+login_requires_tls = true
+autologout = 600
+failed_login_delay = 1
+
 [relay]
 routes = {}
 """
@@ -137,6 +144,13 @@ class SmtpConfig:
 
 
 @dataclass(frozen=True)
+class Pop3Config:
+    login_requires_tls: bool = True  # USER/PASS and AUTH PLAIN only under TLS (RFC 2595 §2.3, RFC 5034 §4)
+    autologout: float = POP3_AUTOLOGOUT_MIN
+    failed_login_delay: float = DEFAULT_FAILED_LOGIN_DELAY
+
+
+@dataclass(frozen=True)
 class TlsConfig:
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -153,6 +167,9 @@ class ServerConfig:
     limits: Limits = field(default_factory=Limits)
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    pop3: Pop3Config = field(default_factory=Pop3Config)
+    # login -> plain password, only for accounts configured with `password` (APOP needs the secret)
+    apop_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
     relay_routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # stored for the relay
     source: str = "<default>"
 
@@ -275,7 +292,10 @@ def _check_address(table: _Table, key: str, address: str, domains: tuple[str, ..
     return f"{local}@{domain}"
 
 
-def _accounts(value: object, domains: tuple[str, ...], source: str) -> tuple[Account, ...]:
+def _accounts(
+    value: object, domains: tuple[str, ...], source: str, plain_passwords: dict[str, str] | None = None
+) -> tuple[Account, ...]:
+    """The accounts; logins with a plain `password` are also put into `plain_passwords`."""
     if value is None:
         return ()
     accounts: list[Account] = []
@@ -311,6 +331,8 @@ def _accounts(value: object, domains: tuple[str, ...], source: str) -> tuple[Acc
         else:
             assert plain is not None
             stored = hash_password(plain)
+            if plain_passwords is not None:
+                plain_passwords[login] = plain
         table.finish()
         accounts.append(Account(login, addresses, stored))
     return tuple(accounts)
@@ -370,6 +392,24 @@ def _tls(table: _Table, base: Path) -> TlsConfig:
     return TlsConfig(cert, key)
 
 
+def _pop3(table: _Table) -> Pop3Config:
+    autologout = table.seconds("autologout", POP3_AUTOLOGOUT_MIN)
+    if autologout < POP3_AUTOLOGOUT_MIN:
+        raise table.error("autologout", f"must be at least {POP3_AUTOLOGOUT_MIN:g} seconds (RFC 1939 §3)")
+    delay = table.get("failed_login_delay")
+    if delay is None:
+        delay = DEFAULT_FAILED_LOGIN_DELAY
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= 60:
+        raise table.error("failed_login_delay", "must be a number of seconds from 0 to 60")
+    config = Pop3Config(
+        login_requires_tls=table.boolean("login_requires_tls", True),
+        autologout=autologout,
+        failed_login_delay=float(delay),
+    )
+    table.finish()
+    return config
+
+
 def _smtp(table: _Table) -> SmtpConfig:
     config = SmtpConfig(
         bare_lf=table.choice("bare_lf", "reject", ("reject", "accept")),
@@ -400,7 +440,7 @@ def _relay(table: _Table) -> dict[str, tuple[str, int]]:
     return routes
 
 
-_SECTIONS: Final = frozenset({"server", "domains", "accounts", "listeners", "limits", "tls", "smtp", "relay"})
+_SECTIONS: Final = frozenset({"server", "domains", "accounts", "listeners", "limits", "tls", "smtp", "pop3", "relay"})
 
 
 def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None = None) -> ServerConfig:
@@ -418,7 +458,8 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
     mail_root = _path(server, "mail_root", base)
     postmaster = server.string("postmaster")
     server.finish()
-    accounts = _accounts(data.get("accounts"), domains, source)
+    plain_passwords: dict[str, str] = {}
+    accounts = _accounts(data.get("accounts"), domains, source, plain_passwords)
     if postmaster is not None and postmaster not in {account.login for account in accounts}:
         raise server.error("postmaster", f"{postmaster!r} is not the login of an account")
     listeners = _listeners(data["listeners"], source) if "listeners" in data else _default_listeners()
@@ -432,6 +473,8 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
         limits=_limits(_Table(data.get("limits", {}), "limits", source)),
         tls=_tls(_Table(data.get("tls", {}), "tls", source), base),
         smtp=_smtp(_Table(data.get("smtp", {}), "smtp", source)),
+        pop3=_pop3(_Table(data.get("pop3", {}), "pop3", source)),
+        apop_secrets=plain_passwords,
         relay_routes=_relay(_Table(data.get("relay", {}), "relay", source)),
         source=source,
     )

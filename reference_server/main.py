@@ -1,6 +1,6 @@
 """Command-line entry points: ``serve`` (run the reference server) and ``faults`` (list them).
 
-``serve`` starts one listener per configured SMTP/submission endpoint in one asyncio
+``serve`` starts one listener per configured SMTP/submission/POP3 endpoint in one asyncio
 process, writes a ready file once every socket is bound (what the harness and the crash
 tests wait for), and on SIGINT/SIGTERM stops accepting, sends 421 to live sessions,
 lets deliveries in progress finish, and exits 0. Configuration errors print one line
@@ -26,9 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from reference_server.accounts import hash_password
-from reference_server.config import ConfigError, ServerConfig, default_config, load_config
+from reference_server.accounts import Accounts, hash_password
+from reference_server.config import ConfigError, ListenerConfig, ServerConfig, default_config, load_config
 from reference_server.faults import NO_FAULTS, REGISTRY, Faults, UnknownFaultError
+from reference_server.pop3.maildrop import MaildropLocks
+from reference_server.pop3.server import Pop3Server
+from reference_server.pop3.state import Pop3Settings
 from reference_server.smtp.server import SessionRegistry, SmtpServer, Timeouts
 from reference_server.smtp.state import SessionSettings
 from reference_server.storage.api import MailStore
@@ -41,6 +44,7 @@ EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2
 ANY_PORT_HOST: Final = "127.0.0.1"
 SMTP_PROTOCOLS: Final = ("smtp", "submission")
+SERVED_PROTOCOLS: Final = (*SMTP_PROTOCOLS, "pop3")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ class ReferenceServer:
         self.any_port = any_port
         self.listeners: dict[str, BoundListener] = {}
         self._servers: list[SmtpServer] = []
+        self._pop3_servers: list[Pop3Server] = []
+        self._pop3_locks = MaildropLocks(faults)  # one lock table: every POP3 listener shares the maildrops
         self._registry = SessionRegistry(config.limits.max_sessions)
         self._cert_dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -97,21 +103,51 @@ class ReferenceServer:
             faults=self.faults,
         )
 
+    def _pop3_server(self, listener: ListenerConfig, accounts: Accounts, context: ssl.SSLContext | None) -> Pop3Server:
+        config = self.config
+        settings = Pop3Settings(
+            hostname=config.hostname,
+            tls_available=listener.tls == "starttls",
+            login_requires_tls=config.pop3.login_requires_tls,
+            failed_login_delay=config.pop3.failed_login_delay,
+            max_bad_commands=config.limits.max_bad_commands,
+            apop_secrets=config.apop_secrets,
+            faults=self.faults,
+        )
+        return Pop3Server(
+            settings,
+            accounts,
+            self.store,
+            self._pop3_locks,
+            ssl_context=context if listener.tls != "none" else None,
+            implicit_tls=listener.tls == "implicit",
+            autologout=config.pop3.autologout,
+            max_sessions=config.limits.max_sessions,
+        )
+
     async def start(self) -> dict[str, BoundListener]:
         """Create the users' mailboxes and bind every listener this server can serve."""
         config = self.config
         for account in config.accounts:
             self.store.ensure_user(account.login)
         accounts = config.directory()
-        needs_tls = any(lst.tls != "none" for lst in config.listeners if lst.protocol in SMTP_PROTOCOLS)
+        needs_tls = any(lst.tls != "none" for lst in config.listeners if lst.protocol in SERVED_PROTOCOLS)
         context = self._ssl_context() if needs_tls else None
         timeouts = Timeouts(
             command=config.limits.command_timeout, data=config.limits.data_timeout, idle=config.limits.idle_timeout
         )
         try:
             for listener in config.listeners:
-                if listener.protocol not in SMTP_PROTOCOLS:
+                if listener.protocol not in SERVED_PROTOCOLS:
                     log.info("listener %r not started: no %s server yet", listener.name, listener.protocol)
+                    continue
+                host = ANY_PORT_HOST if self.any_port else listener.host
+                port = 0 if self.any_port else listener.port
+                if listener.protocol == "pop3":
+                    pop3 = self._pop3_server(listener, accounts, context)
+                    bound_host, bound_port = await pop3.start(host, port)
+                    self._pop3_servers.append(pop3)
+                    self._bound(listener, bound_host, bound_port)
                     continue
                 server = SmtpServer(
                     self._settings(listener.protocol, listener.tls == "starttls"),
@@ -122,31 +158,26 @@ class ReferenceServer:
                     implicit_tls=listener.tls == "implicit",
                     timeouts=timeouts,
                 )
-                host = ANY_PORT_HOST if self.any_port else listener.host
-                port = 0 if self.any_port else listener.port
                 bound_host, bound_port = await server.start(host, port)
                 self._servers.append(server)
-                self.listeners[listener.name] = BoundListener(
-                    listener.name, listener.protocol, bound_host, bound_port, listener.tls
-                )
-                log.info(
-                    "%s listening on %s:%d (%s, tls=%s)",
-                    listener.name,
-                    bound_host,
-                    bound_port,
-                    listener.protocol,
-                    listener.tls,
-                )
+                self._bound(listener, bound_host, bound_port)
         except BaseException:
             await self.stop()
             raise
         return self.listeners
 
+    def _bound(self, listener: ListenerConfig, host: str, port: int) -> None:
+        self.listeners[listener.name] = BoundListener(listener.name, listener.protocol, host, port, listener.tls)
+        log.info("%s listening on %s:%d (%s, tls=%s)", listener.name, host, port, listener.protocol, listener.tls)
+
     async def stop(self) -> None:
         """Stop accepting, send 421 to live sessions, wait for them (bounded), clean up."""
         for server in self._servers:
             server.close()
-        await self._registry.shutdown()
+        for pop3 in self._pop3_servers:
+            pop3.close()
+        await asyncio.gather(self._registry.shutdown(), *(pop3.shutdown() for pop3 in self._pop3_servers))
+        self._pop3_servers.clear()
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
@@ -194,7 +225,7 @@ def open_store(mail_root: Path) -> MailStore:
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mailconform serve",
-        description="Run the mailconform reference mail server (SMTP and submission).",
+        description="Run the mailconform reference mail server (SMTP, submission and POP3).",
     )
     parser.add_argument("--config", type=Path, help="TOML configuration file (default: built-in example.test setup)")
     parser.add_argument("--mail-root", type=Path, help="where mailboxes live (default: a temporary folder)")

@@ -96,7 +96,7 @@ def test_serve_writes_ready_file_delivers_and_stops_cleanly(served: Served, tmp_
     assert ready["hostname"] == "mail.example.test" and ready["domains"] == ["example.test"]
     assert ready["mail_root"] == str(tmp_path / "mail")
     assert ready["faults"] == ["smtp.quit-no-close"]
-    assert set(ready["listeners"]) == {"smtp", "submission"}  # pop3/imap have no server yet
+    assert set(ready["listeners"]) == {"smtp", "submission", "pop3"}  # imap has no server yet
     for info in ready["listeners"].values():
         assert info["host"] == "127.0.0.1" and info["port"] > 0 and info["tls"] == "starttls"
 

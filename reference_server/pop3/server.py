@@ -1,0 +1,527 @@
+"""The asyncio edge of the POP3 server: sockets, buffers, the autologout timer, TLS, the store.
+
+Each connection is an `asyncio.Protocol` that only buffers bytes, plus one task that
+drives the pure `Pop3Session`. The task answers every complete command already buffered
+before it waits again (PIPELINING, RFC 2449 §6.6) and flushes when the input runs dry.
+Owning the buffer lets STLS throw away plaintext that arrived after the command (RFC 2595
+§4: the client "MUST NOT issue further commands until ... the TLS negotiation is
+complete"). Messages stream from disk in chunks with write flow control, so a large
+message never sits in memory.
+
+The autologout timer (RFC 1939 §3, at least 10 minutes) closes the connection without a
+response and without entering the UPDATE state. On server shutdown sessions are closed
+the same way: nothing is deleted that the client did not QUIT for.
+
+Wire lines are logged at DEBUG as ``%r >> %r`` / ``%r << %r`` with the session id first;
+PASS, AUTH and SASL data are masked. Message bodies are not logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import itertools
+import logging
+import os
+import secrets
+import ssl
+import time
+from collections.abc import Callable
+from typing import BinaryIO, Final
+
+from reference_server.accounts import Accounts
+from reference_server.pop3 import responses
+from reference_server.pop3.maildrop import INBOX, MaildropLocks, open_maildrop
+from reference_server.pop3.parsing import MessageEncoder
+from reference_server.pop3.responses import Reply
+from reference_server.pop3.state import (
+    CheckCredentials,
+    Close,
+    Expunge,
+    OpenMaildrop,
+    Outcome,
+    Pop3Session,
+    Pop3Settings,
+    SendMessage,
+    StartTls,
+    apop_timestamp,
+)
+from reference_server.storage.api import MailStore, StorageError
+from reference_server.tls import HANDSHAKE_TIMEOUT
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AUTOLOGOUT: Final = 600.0  # RFC 1939 §3: "MUST be of at least 10 minutes' duration"
+READ_PAUSE_ABOVE: Final = 256 * 1024  # stop reading from a client this far ahead of us
+READ_RESUME_BELOW: Final = 64 * 1024
+MESSAGE_CHUNK: Final = 256 * 1024  # octets read from the store per step when sending a message
+SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish an UPDATE when the server stops
+
+
+class _Wake(enum.Enum):
+    DATA = "data"
+    EOF = "eof"
+    TIMEOUT = "timeout"
+    SHUTDOWN = "shutdown"
+
+
+class _LineTooLong:
+    """Marker: a command line longer than the limit was dropped."""
+
+
+LINE_TOO_LONG: Final = _LineTooLong()
+
+
+class _Connection(asyncio.Protocol):
+    """Buffers what the client sends and wakes the session task; applies flow control."""
+
+    def __init__(self, start_session: Callable[[_Connection], None]) -> None:
+        self._start_session = start_session
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self._scan_from = 0
+        self._unscanned = False  # bytes arrived since next_line() last looked
+        self._discarding = False
+        self._eof = False
+        self._shutdown = False
+        self._waiter: asyncio.Future[_Wake] | None = None
+        self._read_paused = False
+        self._write_paused = False
+        self._write_resumed: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        first = self.transport is None
+        self.transport = transport
+        if first:
+            self._start_session(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._unscanned = True
+        if len(self.buffer) > READ_PAUSE_ABOVE and not self._read_paused and self.transport is not None:
+            self._read_paused = True
+            self.transport.pause_reading()
+        self._wake(_Wake.DATA)
+
+    def eof_received(self) -> bool | None:
+        self._eof = True
+        self._wake(_Wake.EOF)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._wake(_Wake.EOF)
+        if self._write_resumed is not None and not self._write_resumed.done():
+            self._write_resumed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        if self._write_resumed is not None and not self._write_resumed.done():
+            self._write_resumed.set_result(None)
+
+    def _wake(self, reason: _Wake) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(reason)
+
+    def request_shutdown(self) -> None:
+        self._shutdown = True
+        self._wake(_Wake.SHUTDOWN)
+
+    async def wait_for_input(self, timeout: float) -> _Wake:
+        """Wait for more bytes (the buffered ones hold no complete line), EOF, shutdown or timeout."""
+        if self._shutdown:
+            return _Wake.SHUTDOWN
+        if self._unscanned:
+            return _Wake.DATA  # arrived while the session was busy writing
+        if self._eof:
+            return _Wake.EOF
+        waiter: asyncio.Future[_Wake] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            return await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            return _Wake.TIMEOUT
+        finally:
+            self._waiter = None
+
+    def next_line(self, limit: int) -> bytes | _LineTooLong | None:
+        """The next CRLF-terminated line without its CRLF; None if incomplete.
+
+        A line longer than `limit` is dropped as it arrives, so a client cannot make the
+        buffer grow without bound.
+        """
+        buffer = self.buffer
+        self._unscanned = False
+        end = buffer.find(b"\r\n", self._scan_from)
+        if end < 0:
+            if len(buffer) > limit + 1:
+                self._discarding = True
+                keep = 1 if buffer.endswith(b"\r") else 0
+                del buffer[: len(buffer) - keep]
+                self._consumed()
+            self._scan_from = max(len(buffer) - 1, 0)
+            return None
+        line = bytes(buffer[:end])
+        del buffer[: end + 2]
+        self._scan_from = 0
+        self._consumed()
+        if self._discarding or end > limit:
+            self._discarding = False
+            return LINE_TOO_LONG
+        return line
+
+    def discard_input(self) -> int:
+        dropped = len(self.buffer)
+        self.buffer.clear()
+        self._scan_from = 0
+        self._discarding = False
+        self._consumed()
+        return dropped
+
+    def _consumed(self) -> None:
+        if self._read_paused and len(self.buffer) < READ_RESUME_BELOW and self.transport is not None:
+            self._read_paused = False
+            self.transport.resume_reading()
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait while the client does not read what we sent; False if it stalls for `timeout` seconds."""
+        while self._write_paused and not self._eof:
+            self._write_resumed = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(self._write_resumed, timeout)
+            except TimeoutError:
+                return False
+        return True
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+
+class _SessionEnded(Exception):
+    """The client went away, timed out, or the server is stopping (reason in args[0])."""
+
+
+_SERIALS: Final = itertools.count(1)
+
+
+def _read_first(store: MailStore, login: str, uid: int) -> tuple[BinaryIO, bytes]:
+    """Open a message and read its first chunk: one thread hop for a typical message."""
+    stream = store.open_message(login, INBOX, uid)
+    try:
+        return stream, stream.read(MESSAGE_CHUNK)
+    except BaseException:
+        stream.close()
+        raise
+
+
+class _SessionRunner:
+    """Drives one Pop3Session over one connection and performs its effects."""
+
+    def __init__(self, server: Pop3Server, connection: _Connection, session_id: str) -> None:
+        self._server = server
+        self._conn = connection
+        self.id = session_id
+        assert connection.transport is not None
+        peer = connection.transport.get_extra_info("peername")
+        self.peer_ip = str(peer[0]) if peer else "0.0.0.0"
+        timestamp = apop_timestamp(os.getpid(), time.time_ns(), next(_SERIALS), server.settings.hostname)
+        self.state = Pop3Session(server.settings, server.accounts, tls_active=server.implicit_tls, timestamp=timestamp)
+        self._faults = server.settings.faults
+        self._out = bytearray()
+        self._locked: str | None = None
+        self._debug = log.isEnabledFor(logging.DEBUG)
+
+    async def run(self) -> None:
+        log.info("session %s: POP3 connection from %s", self.id, self.peer_ip)
+        try:
+            await self._apply(self.state.greet())
+            await self._command_loop()
+        except _SessionEnded as ended:
+            log.info("session %s: ended (%s)", self.id, ended.args[0])
+        except Exception:
+            # The one last-resort handler: the client gets -ERR, never a traceback.
+            log.exception("session %s: unexpected error; closing", self.id)
+            with contextlib.suppress(Exception):
+                self._queue(self.state.internal_error())
+                self._conn.write(bytes(self._out))
+        finally:
+            await self._end()
+
+    async def _end(self) -> None:
+        """Close; release the lock; expunge only what the (faulty) state says to."""
+        doomed = self.state.connection_lost()
+        self._conn.close()
+        try:
+            if doomed and self._locked is not None:
+                log.warning("session %s: expunging %d messages without QUIT (fault)", self.id, len(doomed))
+                with contextlib.suppress(StorageError, OSError):
+                    await asyncio.to_thread(self._server.store.expunge, self._locked, INBOX, doomed)
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._locked is not None:
+            self._server.locks.release(self._locked)
+            self._locked = None
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    async def _command_loop(self) -> None:
+        while not self.state.closed:
+            line = self._conn.next_line(self.state.line_limit)
+            if line is None:
+                await self._flush()
+                await self._wait()
+                continue
+            if isinstance(line, _LineTooLong):
+                self._log_in(b"<line too long, discarded>")
+                await self._apply(self.state.line_too_long())
+                continue
+            if self._debug:
+                self._log_in(self._masked(line))
+            await self._apply(self.state.handle_line(line))
+
+    async def _wait(self) -> None:
+        """Wait for more input; autologout and shutdown close without a response (§3)."""
+        reason = await self._conn.wait_for_input(self._server.autologout)
+        if reason is _Wake.DATA:
+            return
+        raise _SessionEnded(
+            {_Wake.EOF: "client closed the connection", _Wake.TIMEOUT: "autologout"}.get(reason, reason.value)
+        )
+
+    # --- responses and effects ---------------------------------------------------------------
+
+    def _queue(self, outcome: Outcome) -> None:
+        for reply in outcome.replies:
+            self._queue_reply(reply)
+
+    def _queue_reply(self, reply: Reply) -> None:
+        wire = responses.render(reply)
+        if self._debug:
+            log.debug("%r << %r", self.id, wire if len(wire) <= 512 else wire[:512] + b"...")
+        self._out += wire
+
+    async def _flush(self) -> None:
+        if self._out:
+            self._conn.write(bytes(self._out))
+            self._out.clear()
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """A client that stops reading is logged out like an idle one (§3 autologout)."""
+        if not await self._conn.drain(self._server.autologout):
+            raise _SessionEnded("client stopped reading")
+
+    async def _apply(self, outcome: Outcome) -> None:
+        if outcome.delay > 0:
+            await self._flush()
+            await asyncio.sleep(outcome.delay)
+        effect = outcome.effect
+        if isinstance(effect, SendMessage):
+            await self._send_message(outcome, effect)
+            return
+        self._queue(outcome)
+        if effect is None:
+            return
+        if isinstance(effect, Close):
+            await self._flush()
+            self._conn.close()
+            raise _SessionEnded("closed by server")
+        if isinstance(effect, StartTls):
+            await self._flush()
+            await self._start_tls()
+        elif isinstance(effect, CheckCredentials):
+            account = await asyncio.to_thread(
+                self._server.accounts.authenticate, effect.login, effect.password, effect.authzid
+            )
+            log.info("session %s: login as %r %s", self.id, effect.login, "succeeded" if account else "failed")
+            await self._apply(self.state.credentials_checked(account))
+        elif isinstance(effect, OpenMaildrop):
+            await self._apply(await self._open_maildrop(effect.login))
+        elif isinstance(effect, Expunge):
+            await self._expunge(effect)
+
+    async def _open_maildrop(self, login: str) -> Outcome:
+        """Lock, then list (RFC 1939 §4); a listing failure releases the lock before -ERR."""
+        if not self._server.locks.acquire(login):
+            log.info("session %s: maildrop of %r is in use", self.id, login)
+            return self.state.maildrop_in_use()
+        self._locked = login
+        try:
+            maildrop = await asyncio.to_thread(open_maildrop, self._server.store, login, self._faults, self.id)
+        except (StorageError, OSError):
+            log.exception("session %s: cannot open the maildrop of %r", self.id, login)
+            self._release_lock()
+            return self.state.maildrop_failed()
+        log.info("session %s: %r logged in, %d messages", self.id, login, len(maildrop.all))
+        return self.state.maildrop_opened(login, maildrop)
+
+    async def _expunge(self, effect: Expunge) -> None:
+        login = self.state.login
+        assert login is not None
+        try:
+            await asyncio.to_thread(self._server.store.expunge, login, INBOX, effect.uids)
+            removed = True
+        except (StorageError, OSError):
+            log.exception("session %s: expunge failed", self.id)
+            removed = False
+        if removed:
+            log.info("session %s: removed %d messages of %r", self.id, len(effect.uids), login)
+        if effect.update:
+            self._release_lock()  # §6: released whether the removal worked or not
+            await self._apply(self.state.update_finished(removed))
+
+    async def _send_message(self, outcome: Outcome, effect: SendMessage) -> None:
+        """Open first, so that a message gone from disk gets -ERR instead of a broken +OK."""
+        login = self.state.login
+        assert login is not None
+        try:
+            stream, chunk = await asyncio.to_thread(_read_first, self._server.store, login, effect.uid)
+        except (StorageError, OSError):
+            log.warning("session %s: message UID %d cannot be read", self.id, effect.uid)
+            self._queue(self.state.message_unavailable())
+            return
+        encoder = MessageEncoder(effect.body_lines, stuff=effect.stuff)
+        sent = 0
+        try:
+            self._queue_reply(effect.status)
+            await self._flush()
+            while chunk and not encoder.done:
+                wire = encoder.feed(chunk)
+                sent += len(wire)
+                self._conn.write(wire)
+                await self._drain()
+                if encoder.done:
+                    break
+                chunk = await asyncio.to_thread(stream.read, MESSAGE_CHUNK)
+        finally:
+            stream.close()
+        self._conn.write(encoder.finish())
+        if self._debug:
+            log.debug("%r << <%d octets of message UID %d>", self.id, sent, effect.uid)
+
+    # --- STLS ----------------------------------------------------------------------------------
+
+    async def _start_tls(self) -> None:
+        """RFC 2595 §4: drop pipelined plaintext, handshake, stay in AUTHORIZATION."""
+        context = self._server.ssl_context
+        transport = self._conn.transport
+        assert context is not None and transport is not None
+        if not self._faults.on("pop3.stls-buffered-commands-kept"):
+            dropped = self._conn.discard_input()
+            if dropped:
+                log.warning("session %s: discarded %d plaintext octets sent after STLS", self.id, dropped)
+        loop = asyncio.get_running_loop()
+        try:
+            new_transport = await loop.start_tls(
+                transport, self._conn, context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+            )
+        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
+            raise _SessionEnded(f"TLS handshake failed: {exc}") from None
+        if new_transport is None:
+            raise _SessionEnded("TLS handshake failed")
+        self._conn.transport = new_transport
+        self.state.tls_started()
+        log.info("session %s: TLS started (%s)", self.id, new_transport.get_extra_info("cipher"))
+
+    # --- logging -------------------------------------------------------------------------------
+
+    def _log_in(self, line: bytes) -> None:
+        log.debug("%r >> %r", self.id, line)
+
+    def _masked(self, line: bytes) -> bytes:
+        """Passwords, APOP digests and SASL data never reach the log."""
+        if self.state.in_sasl_exchange:
+            return b"<SASL response masked>"
+        keyword = line[:5].upper()
+        if keyword == b"PASS ":
+            return b"PASS <masked>"
+        if keyword in (b"AUTH ", b"APOP ") and line.count(b" ") >= 2:
+            return b" ".join(line.split(b" ")[:2]) + b" <masked>"
+        return line
+
+
+class Pop3Server:
+    """One POP3 listener (tls: "none", "starttls" with STLS, or "implicit", RFC 8314 §3.1)."""
+
+    def __init__(
+        self,
+        settings: Pop3Settings,
+        accounts: Accounts,
+        store: MailStore,
+        locks: MaildropLocks,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
+        autologout: float = DEFAULT_AUTOLOGOUT,
+        max_sessions: int = 100,
+    ) -> None:
+        if (implicit_tls or settings.tls_available) and ssl_context is None:
+            raise ValueError("TLS needs an SSL context")
+        self.settings = settings
+        self.accounts = accounts
+        self.store = store
+        self.locks = locks
+        self.ssl_context = ssl_context
+        self.implicit_tls = implicit_tls
+        self.autologout = autologout
+        self.max_sessions = max_sessions
+        self._server: asyncio.Server | None = None
+        self._sessions: dict[asyncio.Task[None], _Connection] = {}
+        self._ids = itertools.count(1)
+
+    def _start_session(self, connection: _Connection) -> None:
+        session_id = f"P{next(self._ids)}-{secrets.token_hex(2)}"
+        if len(self._sessions) >= self.max_sessions:
+            log.warning("session %s: refused, %d sessions already", session_id, len(self._sessions))
+            connection.write(responses.render(responses.err("[SYS/TEMP] too many connections, try again later")))
+            connection.close()
+            return
+        runner = _SessionRunner(self, connection, session_id)
+        task = asyncio.get_running_loop().create_task(runner.run(), name=f"pop3-{session_id}")
+        self._sessions[task] = connection
+        task.add_done_callback(self._sessions.pop)
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Bind and listen; return the bound address (port 0 picks a free port)."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _Connection(self._start_session),
+            host,
+            port,
+            ssl=self.ssl_context if self.implicit_tls else None,
+            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.implicit_tls else None,
+            reuse_address=True,
+        )
+        bound = self._server.sockets[0].getsockname()
+        return str(bound[0]), int(bound[1])
+
+    def close(self) -> None:
+        """Stop accepting connections."""
+        if self._server is not None:
+            self._server.close()
+
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Close every session (without UPDATE, §3), cancelling those still busy after `grace`."""
+        self.close()
+        for connection in self._sessions.values():
+            connection.request_shutdown()
+        tasks = list(self._sessions)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
