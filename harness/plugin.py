@@ -23,7 +23,7 @@ from harness.capabilities import CapabilityError, discover_all
 from harness.report.baseline import Baseline, BaselineError, load_baseline
 from harness.report.conformance import CaseRecord, Run, record_from_properties, write_run
 from harness.report.markdown import render_markdown, section_lines, summary_lines
-from harness.runner import CaseResult, CaseRunner, missing_requirements
+from harness.runner import CaseResult, CaseRunner, missing_endpoints, missing_requirements
 from harness.session import ConnectFailed
 from harness.targets import ReferenceServer, Target, TargetError, external_target
 from harness.transcript.model import PROTOCOLS, Case, Level
@@ -176,6 +176,11 @@ class TranscriptItem(pytest.Item):
         target, capabilities = holder.get()
         case = self.case
         allure_support.label_case(case)
+        absent = missing_endpoints(case, target)
+        if absent:
+            raise pytest.skip.Exception(
+                f"the target has no {', '.join(absent)} endpoint, which this case also uses", _use_item_location=True
+            )
         missing = missing_requirements(case, capabilities)
         if missing:
             raise pytest.skip.Exception(

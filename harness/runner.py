@@ -353,6 +353,16 @@ def _expected(step: Step) -> str:
     return _describe(step)
 
 
+def missing_endpoints(case: Case, target: Target) -> list[str]:
+    """Protocols a case opens connections for (`@name pop3`) that the target does not serve.
+
+    An SMTP case that retrieves what it delivered needs a POP3 or IMAP endpoint too; against
+    an MTA alone it is skipped with that reason rather than failed.
+    """
+    used = {case.protocol} | {s.protocol for s in case.steps if isinstance(s, UseConnection) and s.protocol}
+    return sorted(p for p in used if p not in target.endpoints and p != case.protocol)
+
+
 def missing_requirements(case: Case, capabilities: Mapping[str, frozenset[str]]) -> list[str]:
     """Capabilities a case requires that the target's endpoint does not advertise."""
     offered = capabilities.get(case.protocol, frozenset())
