@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: conformance test serve faults bench-smtp clean
+.PHONY: conformance test serve faults bench-smtp bench-pop3 clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 ## make bench-smtp: reference server vs aiosmtpd with durable Maildir delivery (see benchmarks/README.md)
 bench-smtp: $(STAMP)
 	$(BIN)/python -m benchmarks.run_smtp
+
+## make bench-pop3: reference server POP3 vs Dovecot (Dovecot needs root; see benchmarks/README.md)
+bench-pop3: $(STAMP)
+	$(BIN)/python -m benchmarks.run_pop3
 
 serve: $(STAMP)
 	$(BIN)/mailconform serve
