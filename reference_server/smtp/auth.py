@@ -30,8 +30,13 @@ class MalformedResponseError(SaslError):
     """Decoded fine, but not the message the mechanism defines."""
 
 
-def decode_base64(data: bytes) -> bytes:
+def decode_base64(data: bytes, lenient: bool = False) -> bytes:
     """Strict base64 per RFC 4954 §4 and §8: reject any other character and misplaced '='."""
+    if lenient:  # fault smtp.sasl-base64-lenient: characters outside the alphabet are skipped
+        try:
+            return base64.b64decode(data)
+        except (binascii.Error, ValueError):
+            raise Base64Error("invalid base64") from None
     if not _BASE64_RE.fullmatch(data):
         raise Base64Error("invalid base64")
     try:
@@ -40,9 +45,9 @@ def decode_base64(data: bytes) -> bytes:
         raise Base64Error("invalid base64") from None
 
 
-def decode_initial_response(data: bytes) -> bytes:
+def decode_initial_response(data: bytes, lenient: bool = False) -> bytes:
     """An AUTH initial response: base64, or "=" for present-but-empty (RFC 4954 §4)."""
-    return b"" if data == b"=" else decode_base64(data)
+    return b"" if data == b"=" else decode_base64(data, lenient)
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,13 @@ def _utf8(value: bytes) -> str:
         raise MalformedResponseError("not UTF-8") from None
 
 
-def parse_plain(message: bytes) -> Credentials:
+def parse_plain(message: bytes, allow_empty_password: bool = False) -> Credentials:
     """message = [authzid] UTF8NUL authcid UTF8NUL passwd (RFC 4616 §2)."""
     parts = message.split(b"\x00")
     if len(parts) != 3:
         raise MalformedResponseError("PLAIN needs exactly two NUL separators")
     authzid, authcid, passwd = parts
-    if not authcid or not passwd or any(len(part) > PLAIN_FIELD_MAX for part in parts):
+    if not authcid or (not passwd and not allow_empty_password) or any(len(part) > PLAIN_FIELD_MAX for part in parts):
         raise MalformedResponseError("PLAIN identity or password empty or too long")
     return Credentials(_utf8(authzid), _utf8(authcid), _utf8(passwd))
 
@@ -93,13 +98,19 @@ class Exchange(Protocol):
 class PlainExchange:
     """RFC 4616: one message from the client, sent as initial response or after "334 "."""
 
+    def __init__(self, require_initial_response: bool = False, allow_empty_password: bool = False) -> None:
+        self._require_initial_response = require_initial_response  # fault smtp.plain-requires-initial-response
+        self._allow_empty_password = allow_empty_password  # fault smtp.plain-empty-password-accepted
+
     def start(self, initial_response: bytes | None) -> Step:
         if initial_response is None:
+            if self._require_initial_response:
+                raise MalformedResponseError("PLAIN needs an initial response")
             return Challenge(b"")
-        return parse_plain(initial_response)
+        return parse_plain(initial_response, self._allow_empty_password)
 
     def respond(self, response: bytes) -> Step:
-        return parse_plain(response)
+        return parse_plain(response, self._allow_empty_password)
 
 
 class LoginExchange:
@@ -128,10 +139,12 @@ class LoginExchange:
 MECHANISMS: Final = ("PLAIN", "LOGIN")  # both send the password in clear: only offered under TLS
 
 
-def new_exchange(mechanism: str) -> Exchange | None:
+def new_exchange(
+    mechanism: str, *, plain_requires_initial_response: bool = False, plain_allows_empty_password: bool = False
+) -> Exchange | None:
     """A fresh exchange for an upper-cased mechanism name, or None if unsupported."""
     if mechanism == "PLAIN":
-        return PlainExchange()
+        return PlainExchange(plain_requires_initial_response, plain_allows_empty_password)
     if mechanism == "LOGIN":
         return LoginExchange()
     return None

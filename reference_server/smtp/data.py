@@ -28,6 +28,9 @@ _CR: Final = 0x0D
 _END_OF_DATA: Final = b"\r\n.\r\n"
 _END_AT_START: Final = b".\r\n"
 _LF_END_OF_DATA: Final = re.compile(rb"\n\.\r?\n")  # what a server that splits on LF sees as the end
+_CR_END_OF_DATA: Final = re.compile(rb"\r\.\r(?!\n)")  # fault smtp.bare-cr-ends-data
+_TRIMMED_END_OF_DATA: Final = re.compile(rb"\r\n\.[ \t]+\r\n")  # fault smtp.dot-line-trimmed
+_UNSTUFFED_END_OF_DATA: Final = b"\r\n..\r\n"  # fault smtp.unstuff-before-end-check
 
 
 class Defect(enum.Enum):
@@ -37,6 +40,7 @@ class Defect(enum.Enum):
     BARE_CR = "bare CR"
     LONG_LINE = "line longer than the text line limit"
     TOO_BIG = "message larger than the size limit"
+    RESENT_INCOMPLETE = "Resent- block without Resent-From and Resent-Date"
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,14 @@ class DotDecoder:
         self._unstuff = not faults.on("smtp.dot-unstuffing-missing")
         self._lf_ends_data = faults.on("smtp.bare-lf-ends-data")
         self._truncate_long_lines = faults.on("smtp.long-line-truncated")
+        self._cr_ends_data = faults.on("smtp.bare-cr-ends-data")
+        self._end_per_read = faults.on("smtp.end-of-data-missed-across-reads")
+        self._trimmed_dot_ends = faults.on("smtp.dot-line-trimmed")
+        self._unstuffed_dot_ends = faults.on("smtp.unstuff-before-end-check")
+        self._line_limit_slack = 1 if faults.on("smtp.text-line-limit-exclusive") else 0
+        self._check_resent = faults.on("smtp.resent-fields-checked")
+        self._in_header = True
+        self._resent: set[bytes] = set()
         self._tail = b""  # unterminated last line, kept until its LF arrives
         self._at_line_start = True  # does `_tail` begin a line (after CRLF or at the start)?
         self._skip_to_lf = False  # truncating fault: drop the rest of a cut line
@@ -93,7 +105,7 @@ class DotDecoder:
             self._at_line_start = newline > 0 and buf[newline - 1] == _CR
             buf = buf[newline + 1 :]
             self._skip_to_lf = False
-        end, end_length = self._find_end(buf)
+        end, end_length = self._find_end(buf, len(buf) - len(data) if self._end_per_read else 0)
         if end >= 0:
             self._done = True
             out = self._take_lines(buf[:end])
@@ -105,12 +117,24 @@ class DotDecoder:
         out += self._keep_tail(buf[cut:])
         return Decoded(out, False)
 
-    def _find_end(self, buf: bytes) -> tuple[int, int]:
+    def _find_end(self, buf: bytes, start: int = 0) -> tuple[int, int]:
         """Index and length of the end-of-data line ".\\r\\n" in `buf`, or (-1, 0)."""
-        if self._at_line_start and buf.startswith(_END_AT_START):
+        if self._at_line_start and start == 0 and buf.startswith(_END_AT_START):
             return 0, len(_END_AT_START)
-        index = buf.find(_END_OF_DATA)
+        if self._unstuffed_dot_ends and self._at_line_start and buf.startswith(b"..\r\n"):
+            return 0, 4
+        index = buf.find(_END_OF_DATA, start)
         found = (index + 2, 3) if index >= 0 else (-1, 0)
+        if self._unstuffed_dot_ends:
+            index = buf.find(_UNSTUFFED_END_OF_DATA)
+            if index >= 0 and (found[0] < 0 or index + 2 < found[0]):
+                found = index + 2, 4
+        trimmed = _TRIMMED_END_OF_DATA.search(buf) if self._trimmed_dot_ends else None
+        if trimmed and (found[0] < 0 or trimmed.start() + 2 < found[0]):
+            found = trimmed.start() + 2, trimmed.end() - trimmed.start() - 2
+        bare_cr = _CR_END_OF_DATA.search(buf) if self._cr_ends_data else None
+        if bare_cr and (found[0] < 0 or bare_cr.start() + 1 < found[0]):
+            found = bare_cr.start() + 1, 2
         if self._lf_ends_data:
             if self._at_line_start and buf.startswith(b".\n"):
                 return 0, 2
@@ -147,12 +171,16 @@ class DotDecoder:
                 body = body[1:]
             if b"\r\n." in body:
                 body = body.replace(b"\r\n.", b"\r\n")
+        if self._check_resent and self._in_header:
+            self._note_resent_fields(body)
         crlf = body.count(b"\r\n")
         if body.count(b"\n") != crlf:
             self.defects.add(Defect.BARE_LF)
         if body.count(b"\r") != crlf:
             self.defects.add(Defect.BARE_CR)
         limit = self._policy.max_line
+        if limit is not None:
+            limit -= self._line_limit_slack
         if limit is not None and len(body) >= limit and max(map(len, body.split(b"\n"))) >= limit:
             if self._truncate_long_lines:
                 body = _truncate_lines(body, limit)
@@ -162,6 +190,18 @@ class DotDecoder:
         if self._policy.max_size is not None and self.size > self._policy.max_size:
             self.defects.add(Defect.TOO_BIG)
         return b"" if self.rejected else body
+
+    def _note_resent_fields(self, body: bytes) -> None:
+        """Fault smtp.resent-fields-checked: a Resent- block must have Resent-From and Resent-Date."""
+        for line in body.split(b"\r\n")[:-1]:
+            if not line:
+                self._in_header = False
+                break
+            name = line.split(b":", 1)[0].strip().lower()
+            if name.startswith(b"resent-"):
+                self._resent.add(name)
+        if not self._in_header and self._resent and not {b"resent-from", b"resent-date"} <= self._resent:
+            self.defects.add(Defect.RESENT_INCOMPLETE)
 
 
 def _truncate_lines(body: bytes, limit: int) -> bytes:

@@ -75,6 +75,12 @@ _MAILBOX: Final = rf"(?P<local>{_DOT_STRING}|{_QUOTED_STRING})@(?P<domain>{_DOMA
 _ADL: Final = rf"@{_DOMAIN}(?:,@{_DOMAIN})*"
 
 _PATH_RE: Final = re.compile(rf"<(?:(?P<adl>{_ADL}):)?{_MAILBOX}>")
+# fault smtp.domain-underscore-accepted: labels as lax servers parse them, "_" allowed
+_LAX_LABEL: Final = rf"[A-Za-z0-9_{_U}](?:[A-Za-z0-9_\-{_U}]*[A-Za-z0-9_{_U}])?"
+_LAX_DOMAIN: Final = rf"{_LAX_LABEL}(?:\.{_LAX_LABEL})*"
+_LAX_PATH_RE: Final = re.compile(
+    rf"<(?:(?P<adl>{_ADL}):)?(?P<local>{_DOT_STRING}|{_QUOTED_STRING})@(?P<domain>{_LAX_DOMAIN}|{_LITERAL})>"
+)
 _NULL_PATH_RE: Final = re.compile(r"<>")
 _POSTMASTER_RE: Final = re.compile(r"<(?P<local>postmaster)>", re.IGNORECASE)
 _DOMAIN_RE: Final = re.compile(_DOMAIN)
@@ -103,9 +109,11 @@ def quote_local_part(value: str) -> str:
     return f'"{escaped}"'
 
 
-def check_address_literal(literal: str) -> None:
+def check_address_literal(literal: str, *, ipv6: bool = True) -> None:
     """Validate "[...]" per RFC 5321 §4.1.3 (IPv4, IPv6 and general forms)."""
     inner = literal[1:-1]
+    if not ipv6 and inner.lower().startswith("ipv6:"):
+        raise CommandSyntaxError("invalid address literal")
     if match := _SNUM_LITERAL.fullmatch(inner):
         if any(int(snum) > 255 for snum in match.groups()):
             raise CommandSyntaxError("IPv4 address literal out of range")
@@ -186,22 +194,30 @@ def _decode(argument: bytes) -> str:
     return text
 
 
-def _check_lengths(raw_path: str, mailbox: Mailbox, raw_local: str) -> None:
-    if len(raw_path.encode("utf-8")) > PATH_MAX:
+def _check_lengths(raw_path: str, mailbox: Mailbox, raw_local: str, slack: int = 0) -> None:
+    if len(raw_path.encode("utf-8")) > PATH_MAX - slack:
         raise PathTooLongError("Path too long")
-    if len(raw_local.encode("utf-8")) > LOCAL_PART_MAX:
+    if len(raw_local.encode("utf-8")) > LOCAL_PART_MAX - slack:
         raise PathTooLongError("Local part too long")
-    if len(mailbox.domain.encode("utf-8")) > DOMAIN_MAX:
+    if len(mailbox.domain.encode("utf-8")) > DOMAIN_MAX - slack:
         raise PathTooLongError("Domain too long")
 
 
-def _parse_path(text: str, *, allow_null: bool, allow_postmaster: bool) -> tuple[Path, str]:
+def _parse_path(
+    text: str,
+    *,
+    allow_null: bool,
+    allow_postmaster: bool,
+    ipv6: bool = True,
+    underscore: bool = False,
+    slack: int = 0,
+) -> tuple[Path, str]:
     """Parse a path at the start of `text`; return it and the unparsed rest."""
     if allow_null and (match := _NULL_PATH_RE.match(text)):
         return Path(None), text[match.end() :]
     if allow_postmaster and (match := _POSTMASTER_RE.match(text)):
         return Path(Mailbox(match["local"], "")), text[match.end() :]
-    match = _PATH_RE.match(text)
+    match = (_LAX_PATH_RE if underscore else _PATH_RE).match(text)
     if match is None:
         end = text.find(">")
         if end >= 0 and len(text[: end + 1].encode("utf-8")) > PATH_MAX:
@@ -209,9 +225,9 @@ def _parse_path(text: str, *, allow_null: bool, allow_postmaster: bool) -> tuple
         raise CommandSyntaxError("Bad address syntax")
     domain = match["domain"]
     if domain.startswith("["):
-        check_address_literal(domain)
+        check_address_literal(domain, ipv6=ipv6)
     mailbox = Mailbox(_unquote(match["local"]), domain)
-    _check_lengths(match[0], mailbox, match["local"])
+    _check_lengths(match[0], mailbox, match["local"], slack)
     route = tuple(hop[1:] for hop in match["adl"].split(",")) if match["adl"] else ()
     if any(len(hop.encode("utf-8")) > DOMAIN_MAX for hop in route):
         raise PathTooLongError("Domain too long")
@@ -230,12 +246,26 @@ def parse_parameters(text: str) -> tuple[Parameter, ...]:
 
 
 def _path_argument(
-    argument: bytes, prefix: bytes, *, allow_null: bool, allow_postmaster: bool
+    argument: bytes,
+    prefix: bytes,
+    *,
+    allow_null: bool,
+    allow_postmaster: bool,
+    ipv6: bool = True,
+    underscore: bool = False,
+    slack: int = 0,
 ) -> tuple[Path, tuple[Parameter, ...]]:
     if argument[: len(prefix)].upper() != prefix:
         raise CommandSyntaxError(f"Syntax: {prefix.decode()}<address> [parameters]")
     text = _decode(argument[len(prefix) :])
-    path, rest = _parse_path(text, allow_null=allow_null, allow_postmaster=allow_postmaster)
+    path, rest = _parse_path(
+        text,
+        allow_null=allow_null,
+        allow_postmaster=allow_postmaster,
+        ipv6=ipv6,
+        underscore=underscore,
+        slack=slack,
+    )
     if not rest:
         return path, ()
     if not rest.startswith(" ") or len(rest) == 1:
@@ -243,17 +273,41 @@ def _path_argument(
     return path, parse_parameters(rest[1:])
 
 
-def parse_mail_argument(argument: bytes) -> tuple[Path, tuple[Parameter, ...]]:
-    """'FROM:' Reverse-path [SP Mail-parameters] (§4.1.1.2); no spaces around the colon (§3.3)."""
-    return _path_argument(argument, b"FROM:", allow_null=True, allow_postmaster=False)
+def parse_mail_argument(
+    argument: bytes, *, ipv6: bool = True, underscore: bool = False, limit_slack: int = 0
+) -> tuple[Path, tuple[Parameter, ...]]:
+    """'FROM:' Reverse-path [SP Mail-parameters] (§4.1.1.2); no spaces around the colon (§3.3).
+
+    The keyword flags exist for faults: `ipv6=False` refuses IPv6 literals, `underscore`
+    admits '_' in domain labels, `limit_slack` lowers the §4.5.3.1 length limits.
+    """
+    return _path_argument(
+        argument,
+        b"FROM:",
+        allow_null=True,
+        allow_postmaster=False,
+        ipv6=ipv6,
+        underscore=underscore,
+        slack=limit_slack,
+    )
 
 
-def parse_rcpt_argument(argument: bytes) -> tuple[Path, tuple[Parameter, ...]]:
-    """'TO:' ( "<Postmaster>" / Forward-path ) [SP Rcpt-parameters] (§4.1.1.3)."""
-    return _path_argument(argument, b"TO:", allow_null=False, allow_postmaster=True)
+def parse_rcpt_argument(
+    argument: bytes, *, ipv6: bool = True, underscore: bool = False, limit_slack: int = 0
+) -> tuple[Path, tuple[Parameter, ...]]:
+    """'TO:' ( "<Postmaster>" / Forward-path ) [SP Rcpt-parameters] (§4.1.1.3); flags as for MAIL."""
+    return _path_argument(
+        argument,
+        b"TO:",
+        allow_null=False,
+        allow_postmaster=True,
+        ipv6=ipv6,
+        underscore=underscore,
+        slack=limit_slack,
+    )
 
 
-def parse_ehlo_argument(argument: bytes, *, allow_literal: bool = True) -> str:
+def parse_ehlo_argument(argument: bytes, *, allow_literal: bool = True, ipv6: bool = True, limit_slack: int = 0) -> str:
     """Domain / address-literal (§4.1.1.1); ASCII only (RFC 6531 §3.7.1).
 
     Text after an address literal is tolerated: §4.1.1.1 asks servers to be prepared for
@@ -266,11 +320,11 @@ def parse_ehlo_argument(argument: bytes, *, allow_literal: bool = True) -> str:
         literal = text.split(" ", 1)[0]
         if not literal.endswith("]"):
             raise CommandSyntaxError("Invalid address literal")
-        check_address_literal(literal)
+        check_address_literal(literal, ipv6=ipv6)
         return literal
     if not _ASCII_DOMAIN_RE.fullmatch(text):
         raise CommandSyntaxError("Invalid domain name")
-    if len(text) > DOMAIN_MAX:
+    if len(text) > DOMAIN_MAX - limit_slack:
         raise PathTooLongError("Domain too long")
     return text
 

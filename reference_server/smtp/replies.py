@@ -51,22 +51,35 @@ def reply(code: int, enhanced: str | None, *lines: str) -> Reply:
 
 
 def render(value: Reply, faults: Faults = NO_FAULTS) -> bytes:
-    """Wire form of a reply; the two reply-format faults are decided here."""
+    """Wire form of a reply; every reply-format fault is decided here."""
     return _render(
         value,
         faults.on("smtp.enhanced-codes-missing"),
         faults.on("smtp.multiline-continuation-wrong"),
+        faults.on("smtp.reply-bare-lf"),
+        faults.on("smtp.enhanced-code-class-wrong"),
+        faults.on("smtp.enhanced-code-first-line-only"),
     )
 
 
 @lru_cache(maxsize=1024)
-def _render(value: Reply, omit_enhanced: bool, space_on_every_line: bool) -> bytes:
-    prefix = f"{value.enhanced} " if value.enhanced and not omit_enhanced else ""
+def _render(
+    value: Reply,
+    omit_enhanced: bool,
+    space_on_every_line: bool,
+    lf_only: bool = False,
+    fixed_enhanced: bool = False,
+    enhanced_first_line_only: bool = False,
+) -> bytes:
+    enhanced = "2.0.0" if fixed_enhanced and value.enhanced else value.enhanced
+    prefix = f"{enhanced} " if enhanced and not omit_enhanced else ""
     last = len(value.lines) - 1
+    end = "\n" if lf_only else "\r\n"
     out = []
     for index, text in enumerate(value.lines):
         separator = " " if index == last or space_on_every_line else "-"
-        out.append(f"{value.code}{separator}{prefix}{text}\r\n")
+        line_prefix = prefix if index == 0 or not enhanced_first_line_only else ""
+        out.append(f"{value.code}{separator}{line_prefix}{text}{end}")
     return "".join(out).encode("ascii", "replace")
 
 
@@ -130,6 +143,7 @@ S550_NO_SUCH_USER: Final = reply(550, "5.1.1", "No such user here")
 S550_NOT_LOCAL: Final = reply(550, "5.1.2", "Not a domain served here")
 S550_RELAY_DENIED: Final = reply(550, "5.7.1", "Relaying denied")
 S550_BARE_NEWLINE: Final = reply(550, "5.6.0", "Bare CR or LF in message data; lines must end with CRLF")
+S550_NULL_SENDER: Final = reply(550, "5.7.1", "Null sender not permitted here")
 S550_UTF8_SENDER: Final = reply(550, "5.6.7", "Non-ASCII addresses need the SMTPUTF8 parameter")
 S553_UTF8_RECIPIENT: Final = reply(553, "5.6.7", "Non-ASCII addresses need the SMTPUTF8 parameter")
 S552_MESSAGE_TOO_BIG: Final = reply(552, "5.3.4", "Message size exceeds fixed maximum message size")

@@ -80,8 +80,7 @@ class _LineTooLong:
 LINE_TOO_LONG: Final = _LineTooLong()
 
 
-# fault smtp.command-lines-split-on-any-newline; a CR last in the buffer may be half a CRLF
-_ANY_NEWLINE: Final = re.compile(rb"\r\n|\r(?!\n|\Z)|\n")
+_ANY_NEWLINE: Final = re.compile(rb"\r\n|\r|\n")  # fault smtp.command-lines-split-on-any-newline
 
 
 class _Connection(asyncio.Protocol):
@@ -339,6 +338,7 @@ class _SessionRunner:
         )
         self._faults = server.settings.faults
         connection.split_long_lines = self._faults.on("smtp.long-command-split")
+        self._hold_while_input_pending = self._faults.on("smtp.replies-held-while-input-pending")
         self._out = bytearray()
         self._spool: IncomingMessage | None = None
         self._debug = log.isEnabledFor(logging.DEBUG)
@@ -372,6 +372,9 @@ class _SessionRunner:
             if line is None:
                 if hold_group and grouped and self._out:
                     await self._wait(self._command_timeout())  # waits for the group's DATA
+                    continue
+                if self._hold_while_input_pending and self._conn.buffer and self._out:
+                    await self._wait(self._command_timeout())  # an unfinished line counts as "more input"
                     continue
                 grouped = False
                 await self._flush()
@@ -426,7 +429,7 @@ class _SessionRunner:
         if effect is None:
             if self._faults.on("smtp.pipelining-input-flushed") and any(r.code >= 400 for r in outcome.replies):
                 self._conn.discard_input()
-            if outcome.flush:
+            if outcome.flush and not (self._hold_while_input_pending and self._conn.buffer):
                 await self._flush()
             if self._spool is not None and self.state.phase is not Phase.CHUNKING:
                 self._discard_spool()  # RSET, EHLO or a failure ended a BDAT transaction

@@ -52,6 +52,7 @@ from reference_server.smtp.parsing import (
 from reference_server.smtp.replies import Reply
 
 RECIPIENTS_MIN: Final = 100  # RFC 5321 §4.5.3.1.8: buffering fewer recipients violates the spec
+RECIPIENTS_TABLE_TOO_SMALL: Final = 50  # fault smtp.recipients-buffer-too-small
 LINE_READ_MAX: Final = COMMAND_LINE_MAX + MAIL_LINE_EXTRA  # longest command line any verb may use
 
 
@@ -303,6 +304,19 @@ class SmtpSession:
     def closed(self) -> bool:
         return self.phase is Phase.CLOSED
 
+    @property
+    def _limit_slack(self) -> int:
+        """1 under the fault smtp.path-limits-exclusive: paths at the §4.5.3.1 limits are refused."""
+        return 1 if self._faults.on("smtp.path-limits-exclusive") else 0
+
+    @property
+    def _max_message_size(self) -> int | None:
+        """The fixed maximum message size; the fault reads the configured value as KiB twice."""
+        limit = self.settings.max_message_size
+        if limit is not None and self._faults.on("smtp.message-limit-below-64k"):
+            return limit // 1024
+        return limit
+
     # --- events --------------------------------------------------------------------------
 
     def greet(self, accepting: bool = True) -> Outcome:
@@ -319,9 +333,13 @@ class SmtpSession:
         if self._sasl is not None:
             return self._counted(self._sasl_response(line))
         command = split_command(line)
-        if command.verb != "MAIL" and len(line) + 2 > COMMAND_LINE_MAX:
+        line_max = COMMAND_LINE_MAX - (1 if self._faults.on("smtp.command-line-limit-exclusive") else 0)
+        if command.verb != "MAIL" and len(line) + 2 > line_max:
             return self._counted(Outcome((replies.S500_LINE_TOO_LONG,)))
-        handler = self._handlers.get(command.verb)
+        verb = command.verb
+        if self._faults.on("smtp.verbs-case-sensitive"):
+            verb = line.partition(b" ")[0].decode("ascii", "replace")  # as sent, not upper-cased
+        handler = self._handlers.get(verb)
         if handler is None:
             return self._counted(self._unrecognized(command))
         outcome = handler(command)
@@ -384,7 +402,7 @@ class SmtpSession:
             return self._counted(Outcome((error,), flush=False))
         transaction = self._transaction
         transaction.chunked_octets += received
-        limit = self.settings.max_message_size
+        limit = self._max_message_size
         if limit is not None and transaction.chunked_octets > limit:
             self.phase = Phase.CHUNKING_FAILED
             return Outcome((replies.S552_MESSAGE_TOO_BIG,))
@@ -439,7 +457,7 @@ class SmtpSession:
                 return replies.S503_TRANSACTION_FAILED
             return replies.S503_NEED_MAIL
         if verb == "AUTH" and phase in _TRANSACTION:
-            return replies.S503_AUTH_IN_TRANSACTION
+            return None if self._faults.on("smtp.auth-in-transaction-accepted") else replies.S503_AUTH_IN_TRANSACTION
         if phase is Phase.CONNECTED:
             return replies.S503_HELLO_FIRST
         return replies.S503_BAD_SEQUENCE
@@ -456,8 +474,14 @@ class SmtpSession:
         """§4.1.1.1; a failed EHLO leaves the state as it was (§4.1.4)."""
         if (error := self._sequence_error(command.verb)) is not None:
             return Outcome((error,))
+        if self._faults.on("smtp.failed-ehlo-resets"):
+            self._reset_transaction()  # before the argument is known to be acceptable
         try:
-            helo = parse_ehlo_argument(command.argument)
+            helo = parse_ehlo_argument(
+                command.argument,
+                ipv6=not self._faults.on("smtp.ipv6-literal-rejected"),
+                limit_slack=self._limit_slack,
+            )
         except CommandSyntaxError as exc:
             return Outcome((replies.S501_BAD_DOMAIN.with_text(exc.reason),))
         keep_transaction = self.phase in _TRANSACTION and self._faults.on("smtp.ehlo-no-reset")
@@ -473,8 +497,10 @@ class SmtpSession:
 
     def _ehlo_keywords(self) -> list[str]:
         """Every extension this session offers now (§4.1.1.1: all non-required commands)."""
-        size = self.settings.max_message_size or 0
+        size = self._max_message_size or 0
         keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"]
+        if not self.tls_active and self._faults.on("smtp.8bitmime-only-after-tls"):
+            keywords.remove("8BITMIME")
         keywords.append("ENHANCEDSTATUSCODES")
         if self.settings.expn == "answer":
             keywords.append("EXPN")  # §3.5.2: if EXPN is supported it MUST be listed
@@ -497,14 +523,27 @@ class SmtpSession:
             return Outcome((error,))
         if self.settings.submission and self.authenticated is None:
             return Outcome((replies.S530_AUTH_REQUIRED,))  # RFC 6409 §4.3
+        if (
+            self._faults.on("smtp.ehlo-literal-mismatch-refused")
+            and self.helo is not None
+            and self.helo.startswith("[")
+            and self.helo != address_literal(self.peer_ip)
+        ):
+            return Outcome((replies.reply(550, "5.7.1", "EHLO address literal is not your address"),))
         try:
-            path, params = parse_mail_argument(command.argument)
+            path, params = parse_mail_argument(command.argument, **self._path_syntax(), limit_slack=self._limit_slack)
         except PathTooLongError as exc:
             return Outcome((replies.S501_BAD_SENDER.with_text(exc.reason),))
         except CommandSyntaxError as exc:
+            if self._faults.on("smtp.bad-mail-opens-transaction"):
+                self._reset_transaction()
+                self._transaction.reverse_path = Path(None)
+                self.phase = Phase.MAIL
             return Outcome((replies.S501_BAD_SENDER.with_text(exc.reason),))
         if params and not self.extended:
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))  # no extensions without EHLO
+        if self._faults.on("smtp.size-parameter-refused") and any(p.keyword == "SIZE" for p in params):
+            return Outcome((replies.S555_UNKNOWN_PARAMETER,))
         try:
             options = mail_options(params)
         except UnknownParameterError:
@@ -513,7 +552,7 @@ class SmtpSession:
             return Outcome((replies.S501_BAD_PARAMETER.with_text(exc.reason),))
         if path.source_route and self._faults.on("smtp.source-route-rejected"):
             return Outcome((replies.S501_BAD_SENDER.with_text("Source routes not accepted"),))
-        limit = self.settings.max_message_size
+        limit = self._max_message_size
         if (
             options.size is not None
             and limit is not None
@@ -521,9 +560,12 @@ class SmtpSession:
             and not self._faults.on("smtp.size-not-enforced")
         ):
             return Outcome((replies.S552_MESSAGE_TOO_BIG,))  # RFC 1870 §6.1 (2)
-        if path.needs_smtputf8 and not options.smtputf8:
+        utf8_refused = self._faults.on("smtp.smtputf8-addresses-refused")
+        if path.needs_smtputf8 and (not options.smtputf8 or utf8_refused):
             return Outcome((replies.S550_UTF8_SENDER,))  # RFC 6531 §3.5
         mailbox = path.mailbox
+        if self.settings.submission and mailbox is None and self._faults.on("smtp.submission-null-sender-rejected"):
+            return Outcome((replies.S550_NULL_SENDER,))
         if self.settings.submission and mailbox and not mailbox.is_literal and "." not in mailbox.domain:
             return Outcome((replies.S554_SENDER_NOT_QUALIFIED,))  # RFC 6409 §4.2
         self._reset_transaction()
@@ -537,7 +579,7 @@ class SmtpSession:
         if (error := self._sequence_error("RCPT")) is not None:
             return Outcome((error,))
         try:
-            path, params = parse_rcpt_argument(command.argument)
+            path, params = parse_rcpt_argument(command.argument, **self._path_syntax(), limit_slack=self._limit_slack)
             check_rcpt_parameters(params)
         except UnknownParameterError:
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))
@@ -547,9 +589,13 @@ class SmtpSession:
         assert mailbox is not None  # forward-paths are never null
         if path.source_route and self._faults.on("smtp.source-route-rejected"):
             return Outcome((replies.S501_BAD_RECIPIENT.with_text("Source routes not accepted"),))
-        if path.needs_smtputf8 and not self._transaction.options.smtputf8:
+        utf8_refused = self._faults.on("smtp.smtputf8-addresses-refused")
+        if path.needs_smtputf8 and (not self._transaction.options.smtputf8 or utf8_refused):
             return Outcome((replies.S553_UTF8_RECIPIENT,))  # RFC 6531 §3.5
-        if len(self._transaction.recipients) >= self.settings.max_recipients:
+        max_recipients = self.settings.max_recipients
+        if self._faults.on("smtp.recipients-buffer-too-small"):
+            max_recipients = min(max_recipients, RECIPIENTS_TABLE_TOO_SMALL)
+        if len(self._transaction.recipients) >= max_recipients:
             if self._faults.on("smtp.too-many-recipients-552"):
                 return Outcome((replies.S552_TOO_MANY_RECIPIENTS,))
             return Outcome((replies.S452_TOO_MANY_RECIPIENTS,))  # §4.5.3.1.10
@@ -593,10 +639,10 @@ class SmtpSession:
             return Outcome((replies.S501_NO_PARAMETERS,))
         if (error := self._sequence_error("DATA")) is not None:
             return Outcome((error,))
-        if self._transaction.options.body == "BINARYMIME":
+        if self._transaction.options.body == "BINARYMIME" and not self._faults.on("smtp.binarymime-data-accepted"):
             return Outcome((replies.S503_BINARYMIME_NEEDS_BDAT,))  # RFC 3030 §3
         self.phase = Phase.DATA
-        limit = self.settings.max_message_size
+        limit = self._max_message_size
         if limit is not None and self._transaction.used_bdat:
             limit = max(limit - self._transaction.chunked_octets, 0)
         policy = DataPolicy(limit, reject_bare_newlines=self.settings.reject_bare_newlines)
@@ -610,6 +656,8 @@ class SmtpSession:
             return replies.S500_TEXT_LINE_TOO_LONG  # §4.5.3.1.9 "500 Line too long"
         if self.settings.reject_bare_newlines and defects & {Defect.BARE_LF, Defect.BARE_CR}:
             return replies.S550_BARE_NEWLINE  # §2.3.8, §4.1.1.4
+        if Defect.RESENT_INCOMPLETE in defects:
+            return replies.reply(554, "5.6.0", "Resent- fields incomplete")
         if not stored:
             return replies.S451_LOCAL_ERROR
         return None
@@ -622,13 +670,17 @@ class SmtpSession:
             if not self.extended:
                 return Outcome((replies.S503_HELLO_FIRST,))
             return Outcome((replies.S501_SYNTAX.with_text(exc.reason),))
+        if self._faults.on("smtp.bdat-chunk-size-off-by-two"):
+            size += 2
         error = self._sequence_error("BDAT")
         if error is not None:
+            if self._faults.on("smtp.refused-bdat-data-parsed-as-commands"):
+                return Outcome((error,))
             self._chunk_error = error
             return Outcome((), ReceiveChunk(size, last, keep=False, store_limit=0))
         self._transaction.used_bdat = True
         self._last_chunk = last
-        limit = self.settings.max_message_size
+        limit = self._max_message_size
         store_limit = None if limit is None else max(limit - self._transaction.chunked_octets, 0)
         return Outcome((), ReceiveChunk(size, last, keep=True, store_limit=store_limit))
 
@@ -642,6 +694,8 @@ class SmtpSession:
 
     def _noop(self, command: Command) -> Outcome:
         """NOOP (§4.1.1.9): a parameter string is ignored."""
+        if self._faults.on("smtp.noop-in-transaction-503") and self.phase in _TRANSACTION:
+            return Outcome((replies.S503_BAD_SEQUENCE,))
         return Outcome((replies.S250_OK,))
 
     def _quit(self, command: Command) -> Outcome:
@@ -656,6 +710,8 @@ class SmtpSession:
 
     def _help(self, command: Command) -> Outcome:
         """HELP [topic] (§4.1.1.8): 214, or 504 for a topic we know nothing about."""
+        if self._faults.on("smtp.help-not-implemented"):
+            return Outcome((replies.S502_NOT_IMPLEMENTED,))
         if command.has_argument:
             topic = command.argument.decode("ascii", "replace").strip().upper()
             if topic not in SYNTAX:
@@ -667,6 +723,8 @@ class SmtpSession:
 
     def _vrfy(self, command: Command) -> Outcome:
         """VRFY (§3.5): 250 only for a mailbox actually verified (§3.5.3)."""
+        if self._faults.on("smtp.vrfy-not-implemented"):
+            return Outcome((replies.S502_NOT_IMPLEMENTED,))
         if not command.has_argument:
             return Outcome((replies.S501_SYNTAX.with_text("Syntax: VRFY <user name or mailbox>"),))
         if self.settings.vrfy != "answer":
@@ -675,7 +733,7 @@ class SmtpSession:
 
     def _expn(self, command: Command) -> Outcome:
         """EXPN (§3.5): no mailing lists here; a user name expands to its one mailbox."""
-        if self.settings.expn != "answer":
+        if self.settings.expn != "answer" or self._faults.on("smtp.expn-advertised-not-implemented"):
             return Outcome((replies.S502_NOT_IMPLEMENTED,))
         if not command.has_argument:
             return Outcome((replies.S501_SYNTAX.with_text("Syntax: EXPN <list name>"),))
@@ -714,7 +772,7 @@ class SmtpSession:
         """STARTTLS (RFC 3207 §4): 220, handshake, reset; never twice (§4.2)."""
         if command.has_argument:
             return Outcome((replies.S501_NO_PARAMETERS,))
-        if self.tls_active:
+        if self.tls_active and not self._faults.on("smtp.starttls-accepted-twice"):
             return Outcome((replies.S503_TLS_ACTIVE,))
         if not self.settings.tls_available:
             return Outcome((replies.S502_NOT_IMPLEMENTED,))
@@ -734,11 +792,16 @@ class SmtpSession:
             return Outcome((replies.S501_SYNTAX.with_text(exc.reason),))
         if not self._auth_offered():
             return Outcome((replies.S538_ENCRYPTION_REQUIRED,))
-        exchange = auth.new_exchange(mechanism)
+        exchange = auth.new_exchange(
+            mechanism,
+            plain_requires_initial_response=self._faults.on("smtp.plain-requires-initial-response"),
+            plain_allows_empty_password=self._faults.on("smtp.plain-empty-password-accepted"),
+        )
         if exchange is None:
             return Outcome((replies.S504_UNKNOWN_MECHANISM,))
+        lenient = self._faults.on("smtp.sasl-base64-lenient")
         try:
-            step = exchange.start(None if initial is None else auth.decode_initial_response(initial))
+            step = exchange.start(None if initial is None else auth.decode_initial_response(initial, lenient))
         except auth.Base64Error:
             return Outcome((replies.S501_BAD_BASE64,))
         except auth.SaslError:
@@ -750,9 +813,11 @@ class SmtpSession:
         assert exchange is not None
         self._sasl = None
         if line == b"*":
+            if self._faults.on("smtp.auth-cancel-answered-535"):
+                return Outcome((replies.S535_BAD_CREDENTIALS,))
             return Outcome((replies.S501_AUTH_CANCELLED,))  # RFC 4954 §4: MUST 501
         try:
-            step = exchange.respond(auth.decode_base64(line))
+            step = exchange.respond(auth.decode_base64(line, self._faults.on("smtp.sasl-base64-lenient")))
         except auth.Base64Error:
             return Outcome((replies.S501_BAD_BASE64,))
         except auth.SaslError:
@@ -763,6 +828,8 @@ class SmtpSession:
         if isinstance(step, auth.Challenge):
             self._sasl = exchange
             return Outcome((replies.reply(334, None, auth.encode_challenge(step)),))
+        if not step.password and self._faults.on("smtp.plain-empty-password-accepted"):
+            return self.credentials_checked(self._accounts.by_login(step.login))  # "unauthenticated bind"
         return Outcome((), CheckCredentials(step))
 
     def _unrecognized(self, command: Command) -> Outcome:
@@ -785,6 +852,12 @@ class SmtpSession:
             return outcome
         self._close()
         return Outcome((replies.s421_too_many_errors(self.settings.hostname),), Close())
+
+    def _path_syntax(self) -> dict[str, bool]:
+        return {
+            "ipv6": not self._faults.on("smtp.ipv6-literal-rejected"),
+            "underscore": self._faults.on("smtp.domain-underscore-accepted"),
+        }
 
     def _expect(self, phase: Phase) -> None:
         if self.phase is not phase:

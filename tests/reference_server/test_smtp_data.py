@@ -192,3 +192,32 @@ def test_chunk_decoder_counts_exact_octets() -> None:
     assert (first.data, first.done) == (b".\r\n", False)
     second = decoder.feed(b"\x00\nxBDAT 0 LAST\r\n")
     assert (second.data, second.done, second.rest) == (b"\x00\nx", True, b"BDAT 0 LAST\r\n")
+
+
+@pytest.mark.parametrize(
+    ("fault", "pieces"),
+    [
+        ("smtp.bare-cr-ends-data", [b"body\r.\r" + NEXT_COMMAND]),
+        ("smtp.dot-line-trimmed", [b"body\r\n. \r\n" + NEXT_COMMAND]),
+        ("smtp.unstuff-before-end-check", [b"body\r\n..\r\n" + NEXT_COMMAND]),
+        ("smtp.end-of-data-missed-across-reads", [b"body\r\n.", b"\r\n" + NEXT_COMMAND]),
+    ],
+)
+def test_faults_in_the_end_of_data_check(fault: str, pieces: list[bytes]) -> None:
+    """§4.5.2: only <CRLF>.<CRLF> ends the data, wherever the reads split it; §2.3.8: CR alone is no line end."""
+    policy = DataPolicy(None, reject_bare_newlines=False)
+    _, rest, _ = decode(pieces, policy)
+    if fault == "smtp.end-of-data-missed-across-reads":
+        assert rest == NEXT_COMMAND  # the correct decoder finds the end split across the reads
+        assert decode(pieces, policy, Faults.of([fault]))[1] is None
+    else:
+        assert rest is None  # the sequence is data; the end has not come yet
+        assert decode(pieces, policy, Faults.of([fault]))[1] == NEXT_COMMAND
+
+
+def test_fault_text_line_limit_exclusive() -> None:
+    """§4.5.3.1.6: a text line of 1000 octets including its CRLF is within the limit."""
+    line = b"y" * (TEXT_LINE_MAX - 2) + b"\r\n"
+    policy = DataPolicy(None)
+    assert Defect.LONG_LINE not in decode([line + b".\r\n"], policy)[2]
+    assert Defect.LONG_LINE in decode([line + b".\r\n"], policy, Faults.of(["smtp.text-line-limit-exclusive"]))[2]

@@ -329,3 +329,15 @@ def test_bdat_argument() -> None:
     for bad in (b"", b"-1", b"12 FIRST", b"LAST", b"1 LAST x", b"9" * 21):
         with pytest.raises(CommandSyntaxError):
             parse_bdat_argument(bad)
+
+
+def test_limit_slack_refuses_paths_at_the_limits() -> None:
+    """§4.5.3.1.1-3: a 64-octet local part and a 255-octet domain are within the limits."""
+    local = b"FROM:<" + b"l" * 64 + b"@example.org>"
+    domain = b".".join([b"d" * 63] * 4)[:255]
+    assert parse_mail_argument(local)[0].mailbox is not None
+    assert parse_ehlo_argument(domain) == domain.decode()
+    with pytest.raises(PathTooLongError):
+        parse_mail_argument(local, limit_slack=1)
+    with pytest.raises(PathTooLongError):
+        parse_ehlo_argument(domain, limit_slack=1)

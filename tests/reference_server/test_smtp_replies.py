@@ -76,3 +76,12 @@ def test_reply_format_faults() -> None:
 def test_invalid_replies_cannot_be_built(code: int, enhanced: str | None, lines: tuple[str, ...]) -> None:
     with pytest.raises(ValueError):
         Reply(code, enhanced, lines)
+
+
+def test_reply_line_end_and_enhanced_code_faults() -> None:
+    """§2.3.8: CRLF ends every reply line; RFC 2034 §4: the class agrees, the same code on each line."""
+    reply = Reply(550, "5.1.1", ("one", "two"))
+    assert render(reply, Faults.of(["smtp.reply-bare-lf"])) == b"550-5.1.1 one\n550 5.1.1 two\n"
+    assert render(reply, Faults.of(["smtp.enhanced-code-class-wrong"])) == b"550-2.0.0 one\r\n550 2.0.0 two\r\n"
+    assert render(reply, Faults.of(["smtp.enhanced-code-first-line-only"])) == b"550-5.1.1 one\r\n550 two\r\n"
+    assert render(reply) == b"550-5.1.1 one\r\n550 5.1.1 two\r\n"

@@ -375,6 +375,24 @@ def test_idle_timeout_is_421(store: FakeStore) -> None:
         assert raw.closed_by_server()
 
 
+def test_idle_timeout_counts_from_the_last_command(store: FakeStore) -> None:
+    """§4.5.3.2: the timeout is per wait; activity restarts it, a quiet client still gets 421."""
+    idle = 0.6
+    timeouts = Timeouts(command=idle, data=idle, idle=idle)
+    with ServerThread(settings(), store, timeouts=timeouts) as running, Raw(running.port) as raw:
+        assert raw.code() == 220
+        started = time.monotonic()
+        for _ in range(4):  # 4 x 0.3 s of activity: twice the timeout in all, never idle for it
+            time.sleep(idle / 2)
+            raw.send(b"NOOP\r\n")
+            assert raw.code() == 250
+        assert time.monotonic() - started > idle
+        last = time.monotonic()
+        assert raw.code() == 421
+        assert idle * 0.9 <= time.monotonic() - last < 5
+        assert raw.closed_by_server()
+
+
 def test_client_vanishing_mid_data_leaves_no_spool(server: ServerThread, store: FakeStore) -> None:
     with Raw(server.port) as raw:
         raw.code()
@@ -455,3 +473,64 @@ def test_auth_initial_response_never_logged(
     text = caplog.text
     assert ">>" in text and "<<" in text
     assert secret.decode() not in text and "alicepw" not in text
+
+
+def test_fault_replies_held_while_input_pending(store: FakeStore) -> None:
+    """RFC 2920 §3.2 (5): the NOOP reply is not held while the next command line is incomplete."""
+    for faults in ([], ["smtp.replies-held-while-input-pending"]):
+        with ServerThread(settings(faults=faults), store) as running, Raw(running.port) as raw:
+            raw.code()
+            raw.send(b"NOOP\r\nNOO")
+            raw.sock.settimeout(0.5)
+            if faults:
+                with pytest.raises(TimeoutError):
+                    raw.code()
+            else:
+                assert raw.code() == 250
+            raw.sock.settimeout(10)
+            raw.send(b"P\r\n")
+            assert [raw.code() for _ in range(2 if faults else 1)] == [250] * (2 if faults else 1)
+
+
+def test_fault_pipelining_group_held_until_data(store: FakeStore) -> None:
+    """RFC 2920 §3.2 (7): pending replies are sent when no more input is buffered."""
+    for faults in ([], ["smtp.pipelining-group-held-until-data"]):
+        with ServerThread(settings(faults=faults), store) as running, Raw(running.port) as raw:
+            raw.code()
+            raw.send(b"EHLO c.example\r\n")
+            assert raw.code() == 250
+            raw.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.test>\r\n")
+            raw.sock.settimeout(0.5)
+            if faults:
+                with pytest.raises(TimeoutError):
+                    raw.code()
+                raw.sock.settimeout(10)
+                raw.send(b"DATA\r\n")
+                assert [raw.code(), raw.code(), raw.code()] == [250, 250, 354]
+            else:
+                assert [raw.code(), raw.code()] == [250, 250]
+
+
+def test_fault_command_lines_split_on_any_newline(store: FakeStore) -> None:
+    """§2.3.8: only CRLF ends a command line; "NOOP<LF>NOOP<CRLF>" is one line, one reply."""
+    for faults, expected in (([], 1), (["smtp.command-lines-split-on-any-newline"], 2)):
+        with ServerThread(settings(faults=faults), store) as running, Raw(running.port) as raw:
+            raw.code()
+            raw.send(b"NOOP\nNOOP\r\nQUIT\r\n")
+            replies_: list[int] = []
+            while not replies_ or replies_[-1] != 221:
+                replies_.append(raw.code())
+            assert len(replies_) - 1 == expected, replies_
+
+
+def test_fault_input_after_data_dropped(store: FakeStore) -> None:
+    """RFC 2920 §3.2 (9): a command that arrives with the end of the data is not lost."""
+    for faults, after in (([], 250), (["smtp.input-after-data-dropped"], 221)):
+        with ServerThread(settings(faults=faults), store) as running, Raw(running.port) as raw:
+            raw.code()
+            raw.send(b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\n")
+            assert [raw.code() for _ in range(4)] == [250, 250, 250, 354]
+            raw.send(b"Subject: x\r\n\r\nbody\r\n.\r\nNOOP\r\n")
+            assert raw.code() == 250
+            raw.send(b"QUIT\r\n")
+            assert raw.code() == after  # the NOOP's 250, or QUIT's 221 when the NOOP was lost

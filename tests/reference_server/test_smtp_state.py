@@ -831,3 +831,113 @@ def test_faults_remove_trace_fields() -> None:
     assert b"Received:" not in trace_prefix(envelope(), HOST, NOW, "Q", Faults.of(["smtp.received-missing"]))
     without = trace_prefix(envelope(), HOST, NOW, "Q", Faults.of(["smtp.return-path-missing"]))
     assert b"Return-Path:" not in without and b"Received:" in without
+
+
+MORE_FAULT_SCRIPTS: Final[list[tuple[str, dict[str, Any], list[str], int, int]]] = [
+    # §4.5.3.1.4: a command line of 512 octets with its CRLF must be received
+    ("smtp.command-line-limit-exclusive", {}, ["EHLO a.example", "NOOP " + "x" * 505], 250, 500),
+    # §4.5.3.1.1: a 64-octet local part must be received
+    ("smtp.path-limits-exclusive", {}, ["EHLO a.example", f"MAIL FROM:<{'l' * 64}@example.org>"], 250, 501),
+    # RFC 1870 §6: SIZE is advertised, so the parameter is understood
+    ("smtp.size-parameter-refused", {}, ["EHLO a.example", "MAIL FROM:<a@e.org> SIZE=100"], 250, 555),
+    # §4.5.3.1.7 / RFC 1870 §6.1: 5000 octets are within a 10000-octet limit (the fault makes it 9)
+    ("smtp.message-limit-below-64k", {}, ["EHLO a.example", "MAIL FROM:<a@e.org> SIZE=5000"], 250, 552),
+    # RFC 6531 §3.2: with SMTPUTF8, a UTF-8 mailbox is accepted
+    ("smtp.smtputf8-addresses-refused", {}, ["EHLO a.example", "MAIL FROM:<jö@example.org> SMTPUTF8"], 250, 550),
+    # RFC 3030 §3: DATA after BODY=BINARYMIME gets 503
+    (
+        "smtp.binarymime-data-accepted",
+        {},
+        ["EHLO a.example", "MAIL FROM:<a@e.org> BODY=BINARYMIME", "RCPT TO:<alice@example.test>", "DATA"],
+        503,
+        354,
+    ),
+]
+
+
+@pytest.mark.parametrize(("fault", "settings", "lines", "normal", "faulty"), MORE_FAULT_SCRIPTS)
+def test_more_state_faults(fault: str, settings: dict[str, Any], lines: list[str], normal: int, faulty: int) -> None:
+    for faults, expected in (((), normal), ((fault,), faulty)):
+        session = new_session(faults=faults, **settings)
+        outcome = Outcome()
+        for line in lines:
+            outcome = send(session, line)
+        assert codes(outcome) == [expected], f"{fault} {'on' if faults else 'off'}"
+
+
+def test_fault_starttls_accepted_twice() -> None:
+    """RFC 3207 §4: STARTTLS inside a TLS session is refused (503 here, as the session knows TLS is on)."""
+    for faults, expected in (((), 503), (("smtp.starttls-accepted-twice",), 220)):
+        assert code(greeted(tls=True, faults=faults), "STARTTLS") == expected
+
+
+def test_fault_recipients_buffer_too_small() -> None:
+    """§4.5.3.1.8: at least 100 recipients MUST be buffered."""
+    for faults, expected in (((), 250), (("smtp.recipients-buffer-too-small",), 452)):
+        session = greeted(faults=faults, max_recipients=100)
+        send(session, "MAIL FROM:<a@example.org>")
+        for _ in range(50):
+            assert code(session, "RCPT TO:<alice@example.test>") == 250
+        assert code(session, "RCPT TO:<alice@example.test>") == expected
+
+
+def test_fault_8bitmime_only_after_tls() -> None:
+    """RFC 6531 §3.1 (8): a server offering SMTPUTF8 MUST announce 8BITMIME too."""
+    assert "8BITMIME" in ehlo_keywords(greeted())
+    keywords = ehlo_keywords(greeted(faults=("smtp.8bitmime-only-after-tls",)))
+    assert "SMTPUTF8" in keywords and "8BITMIME" not in keywords
+
+
+def test_fault_submission_null_sender_rejected() -> None:
+    """RFC 6409 §3.2: MAIL FROM:<> MUST NOT in itself cause a rejection."""
+    for faults, expected in (((), 250), (("smtp.submission-null-sender-rejected",), 550)):
+        session = greeted(tls=True, submission=True, faults=faults)
+        authenticate(session)
+        assert code(session, "MAIL FROM:<>") == expected
+
+
+def test_fault_bdat_faults() -> None:
+    """RFC 3030 §2: a chunk is exactly its size; the data of a refused BDAT is still read and discarded."""
+    session = greeted(faults=("smtp.bdat-chunk-size-off-by-two",))
+    send(session, "MAIL FROM:<a@example.org>")
+    send(session, "RCPT TO:<alice@example.test>")
+    effect = send(session, "BDAT 10").effect
+    assert isinstance(effect, ReceiveChunk) and effect.size == 12
+    normal = send(greeted(), "BDAT 5")
+    assert isinstance(normal.effect, ReceiveChunk) and not normal.effect.keep
+    faulty = send(greeted(faults=("smtp.refused-bdat-data-parsed-as-commands",)), "BDAT 5")
+    assert faulty.effect is None and codes(faulty) == [503]
+
+
+def plain(login: str, password: str) -> str:
+    return base64.b64encode(f"\0{login}\0{password}".encode()).decode()
+
+
+def test_fault_auth_in_transaction_accepted() -> None:
+    """RFC 4954 §4: AUTH during a mail transaction gets 503."""
+    assert code(in_transaction(tls=True), "AUTH PLAIN " + plain("alice", "pw")) == 503
+    outcome = send(
+        in_transaction(tls=True, faults=("smtp.auth-in-transaction-accepted",)), "AUTH PLAIN " + plain("a", "p")
+    )
+    assert isinstance(outcome.effect, CheckCredentials)
+
+
+def test_fault_sasl_exchange_faults() -> None:
+    """RFC 4954 §4: empty 334 without an initial response, 501 for '*' and for invalid base64."""
+    assert code(greeted(tls=True), "AUTH PLAIN") == 334
+    assert code(greeted(tls=True, faults=("smtp.plain-requires-initial-response",)), "AUTH PLAIN") == 501
+    for faults, expected in (((), 501), (("smtp.auth-cancel-answered-535",), 535)):
+        session = greeted(tls=True, faults=faults)
+        assert code(session, "AUTH PLAIN") == 334
+        assert code(session, "*") == expected
+    garbled = plain("alice", "pw")[:4] + "!" + plain("alice", "pw")[4:]
+    assert code(greeted(tls=True), "AUTH PLAIN " + garbled) == 501
+    outcome = send(greeted(tls=True, faults=("smtp.sasl-base64-lenient",)), "AUTH PLAIN " + garbled)
+    assert isinstance(outcome.effect, CheckCredentials)
+
+
+def test_fault_plain_empty_password_accepted() -> None:
+    """RFC 4616 §2: an empty password never verifies."""
+    assert code(greeted(tls=True), "AUTH PLAIN " + plain("alice", "")) in (501, 535)
+    session = greeted(tls=True, faults=("smtp.plain-empty-password-accepted",))
+    assert code(session, "AUTH PLAIN " + plain("alice", "")) == 235

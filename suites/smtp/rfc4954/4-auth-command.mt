@@ -110,10 +110,11 @@ S: 504
 C: AUTH PLAIN =
 S: 501|535
 
-== plaintext-auth-refused-before-tls SHOULD state=greeted
+== plaintext-auth-refused-before-tls SHOULD state=greeted requires=STARTTLS
 > Server sites SHOULD NOT use any configuration which
 > permits a plaintext password mechanism without such a protection
 > mechanism against password snooping.
 ~ before STARTTLS, AUTH PLAIN with valid credentials is refused (e.g. 530, 538, 503 or 504).
+~ (Only where STARTTLS is offered: on an implicit-TLS endpoint the greeting is already protected.)
 C: AUTH PLAIN ${b64:\0$alice_login\0$alice_password}
 S: 4xx|5xx

@@ -20,12 +20,13 @@ C: RSET
 S: 250
 S: <SILENT>
 
-== replies-well-formed MUST also="RFC5321 §4.2.1, RFC5321 §4.3.2, RFC5321 §2.3.8, RFC5321 §3.8"
+== replies-well-formed MUST also="RFC5321 §4.2.1, RFC5321 §4.3.2, RFC5321 §2.3.8, RFC5321 §3.8, RFC2034 §4"
 > In the absence of extensions negotiated with the client, SMTP servers
 > MUST NOT send reply codes whose first digits are other than 2, 3, 4,
 > or 5.
 ~ positive and negative replies alike: three digits, first digit 2-5, one code per reply,
-~ SP or "-" after the code, CRLF line ends (§2.3.8)
+~ SP or "-" after the code, CRLF line ends (§2.3.8); where a reply carries an enhanced status
+~ code, its class must agree with the reply code (RFC 2034 §4)
 S: 220 wellformed
 C: HELO $client
 S: 250 wellformed

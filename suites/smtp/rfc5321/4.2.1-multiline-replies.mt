@@ -16,11 +16,12 @@ C: EHLO $client
 S: 250 wellformed
 S: <SILENT>
 
-== help-multiline-format MUST requires=HELP also="RFC5321 §4.1.1.8, RFC5321 §2.3.8"
+== help-multiline-format MUST requires=HELP also="RFC5321 §4.1.1.8, RFC5321 §2.3.8, RFC2034 §4"
 > In a multiline reply, the reply code on each of the lines MUST be the
 > same.
 ~ HELP is one of the commands "expected to result in multiline replies" (§4.2); its code
-~ is checked elsewhere, here only the format
+~ is checked elsewhere, here only the format (with enhanced status codes, the same one on
+~ every line: RFC 2034 §4)
 S: 220
 C: HELO $client
 S: 250

@@ -1,0 +1,200 @@
+"""Meta-tests: every fault of the reference server is caught by the suites, and only there.
+
+For each named fault the suites run against a reference server with that one defect
+switched on. The fault must make at least one case citing its clause fail (else the
+suites cannot see that defect), and must change no case that does not cite the clause
+(else a check depends on behaviour it does not claim to test). Finally every MUST case
+must be failed by some fault: a MUST check that no defect can break proves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+from reference_server.faults import REGISTRY, Fault
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+SUITES: Final = ("smtp",)
+PARALLEL_RUNS: Final = 12  # a run spends ~90% of its time in <SILENT> waits and timeouts, not on the 2 cores
+STEP_TIMEOUT: Final = "4"  # seconds; a faulty server that hangs a step costs this, not the default 10
+RUN_TIMEOUT: Final = 600
+PRECONDITION: Final = "@precondition"  # outcome suffix: failed before the case's own steps
+# A fault is named after its protocol ("smtp.rset-ignored"); only the suites of that protocol can see it,
+# so the faults of a protocol whose suites are not in SUITES yet are not run here.
+FAULTS: Final = sorted(name for name in REGISTRY if name.partition(".")[0] in SUITES)
+
+# MUST cases that no fault of the reference server breaks, each with the reason.
+UNBREAKABLE_MUST_CASES: Final[dict[str, str]] = {
+    "smtp/rfc5321/4.1.1.1-ehlo::ehlo-answered-250": (
+        "every case in state greeted, tls or authenticated starts with EHLO: a fault refusing EHLO fails"
+        " all of them before their own steps (precondition) and so cannot single out this case"
+    ),
+    "smtp/rfc5321/4.1.1.1-ehlo::helo-answered-250": (
+        "HELO is the opening step of about sixty cases in state connected, across most sections of RFC 5321:"
+        " a fault refusing HELO fails them all in steps that check other clauses"
+    ),
+    "smtp/rfc4954/4-auth-command::plain-with-initial-response-235": (
+        "the harness reaches state authenticated with exactly this command (AUTH PLAIN with an initial"
+        " response): a fault refusing it fails every authenticated case before its own steps"
+    ),
+}
+
+# Faults whose only effect is on the stored message: no transcript sees them until the suites can
+# read a delivered message back (POP3). Listed in suites/smtp/COVERAGE.md, "pending retrieval (POP3)".
+UNDETECTABLE_WITHOUT_RETRIEVAL: Final[dict[str, str]] = {
+    "smtp.long-line-truncated": (
+        "the over-long line is cut in the stored copy and the message is accepted with 250, which RFC 5321"
+        " §4.5.3.1.6 allows for a line over 1000 octets; only the stored text shows the loss"
+    ),
+    "smtp.received-missing": "the Received: trace field exists only in the stored message (RFC 5321 §4.4)",
+    "smtp.return-path-missing": "the Return-Path: field exists only in the stored message (RFC 5321 §4.4)",
+    "smtp.starttls-no-state-reset": (
+        "the kept pre-TLS EHLO name shows only in the Received: field of a message sent after STARTTLS"
+        " without a new EHLO; on the wire a server may accept MAIL without EHLO (RFC 3207 §4.2 requires"
+        " no refusal), and the reference refuses STARTTLS inside a transaction, so no reply differs"
+    ),
+}
+
+pytestmark = pytest.mark.xdist_group("meta-faults")
+
+
+def run_suites(report_dir: Path, fault: str | None) -> dict[str, str]:
+    """Run the suites against the reference server; return case id -> outcome."""
+    command = [
+        sys.executable,
+        "-m",
+        "harness",
+        "check",
+        "--suite",
+        ",".join(SUITES),
+        "-n",
+        "0",
+        "--step-timeout",
+        STEP_TIMEOUT,
+        "--report-dir",
+        str(report_dir),
+    ]
+    if fault:
+        command += ["--fault", fault]
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    result = report_dir / "conformance.json"
+    if not result.exists():
+        raise AssertionError(f"run with fault {fault} wrote no report:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    data: dict[str, Any] = json.loads(result.read_text())
+    return {case["id"]: case["outcome"] + (PRECONDITION if case.get("precondition") else "") for case in data["cases"]}
+
+
+def case_citations(report_dir: Path) -> dict[str, list[tuple[int, str]]]:
+    data = json.loads((report_dir / "conformance.json").read_text())
+    cited: dict[str, list[tuple[int, str]]] = {}
+    for case in data["cases"]:
+        pairs = [(case["rfc"], case["section"])]
+        for also in case["also"]:  # "RFC 5321 §4.1.4"
+            number, _, section = also.removeprefix("RFC ").partition(" §")
+            pairs.append((int(number), section))
+        cited[case["id"]] = pairs
+    return cited
+
+
+def cites(pairs: list[tuple[int, str]], fault: Fault) -> bool:
+    number = int(fault.rfc.removeprefix("RFC").strip())
+    return any(
+        rfc == number and (section == fault.section or section.startswith(fault.section + "."))
+        for rfc, section in pairs
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str | None, dict[str, str]]:
+    base = tmp_path_factory.mktemp("fault-runs")
+    names: list[str | None] = [None, *FAULTS]
+
+    def one(name: str | None) -> tuple[str | None, dict[str, str]]:
+        return name, run_suites(base / (name or "clean"), name)
+
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        results = dict(pool.map(one, names))
+    results_citations = case_citations(base / "clean")
+    results["__citations__"] = {k: json.dumps(v) for k, v in results_citations.items()}
+    return results
+
+
+def test_clean_run_passes_every_must_case(runs: dict[str | None, dict[str, str]]) -> None:
+    clean = runs[None]
+    assert clean, "the suites produced no cases"
+    failing = [case for case, outcome in clean.items() if outcome == "failed"]
+    assert not failing, f"the fault-free reference server fails: {failing}"
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_fault_is_detected_and_nothing_else_changes(
+    name: str, runs: dict[str | None, dict[str, str]], record_property: Callable[[str, object], None]
+) -> None:
+    fault = REGISTRY[name]
+    clean, faulty = runs[None], runs[name]
+    citations = {k: json.loads(v) for k, v in runs["__citations__"].items()}
+    changed = {case for case in clean if faulty.get(case) != clean[case]}
+    detected = [case for case in changed if faulty.get(case) == "failed" and cites(citations[case], fault)]
+    # A defect in the greeting, EHLO, TLS or login breaks every case that starts from there: those
+    # cases fail before their own steps and say so; they are not checks depending on the clause.
+    collateral = sorted(
+        case for case in changed if not cites(citations[case], fault) and not faulty[case].endswith(PRECONDITION)
+    )
+    assert not collateral, f"{name} also changed cases that do not cite {fault.citation}: {collateral}"
+    if name in UNDETECTABLE_WITHOUT_RETRIEVAL:
+        assert not detected, f"{name} is detected now ({detected}): remove it from UNDETECTABLE_WITHOUT_RETRIEVAL"
+        pytest.skip(f"{name} needs message retrieval: {UNDETECTABLE_WITHOUT_RETRIEVAL[name]}")
+    assert detected, f"no case citing {fault.citation} fails with {name} ({fault.description})"
+    record_property("fault_detected", f"{name}: {len(detected)} case(s) citing {fault.citation} fail")
+
+
+def test_every_must_case_is_failed_by_some_fault(
+    runs: dict[str | None, dict[str, str]], record_property: Callable[[str, object], None]
+) -> None:
+    failed_somewhere: set[str] = set()
+    for name in FAULTS:
+        failed_somewhere |= {case for case, outcome in runs[name].items() if outcome == "failed"}  # own steps
+    data_dir_case_levels = _levels()
+    unproven = sorted(
+        case
+        for case, level in data_dir_case_levels.items()
+        if level == "MUST" and case not in failed_somewhere and case not in UNBREAKABLE_MUST_CASES
+    )
+    print(
+        f"meta-tests: {len(FAULTS)} faults; MUST cases failed by some fault: "
+        f"{sum(1 for c, lv in data_dir_case_levels.items() if lv == 'MUST' and c in failed_somewhere)}"
+        f" of {sum(1 for lv in data_dir_case_levels.values() if lv == 'MUST')}"
+    )
+    assert not unproven, f"MUST cases no fault can make fail: {unproven}"
+    stale = sorted(
+        case for case in UNBREAKABLE_MUST_CASES if case in failed_somewhere or case not in data_dir_case_levels
+    )
+    assert not stale, f"UNBREAKABLE_MUST_CASES entries that some fault breaks, or that no longer exist: {stale}"
+
+
+def _levels() -> dict[str, str]:
+    from harness.transcript.parser import parse_transcript
+
+    levels: dict[str, str] = {}
+    for suite in SUITES:
+        for path in sorted((ROOT / "suites" / suite).rglob("*.mt")):
+            transcript = parse_transcript(path.read_text(), path, path.relative_to(ROOT / "suites"))
+            levels.update({case.case_id: case.level.value for case in transcript.cases})
+    return levels
