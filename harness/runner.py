@@ -318,7 +318,9 @@ class CaseRunner:
         try:
             deliver_messages(self.target, account, count, size, self.log, self.timeout, self.tls_context)
         except DeliveryFailed as exc:
-            self._fail(
+            # Setting up the mailbox is a precondition, like reaching the starting state:
+            # a broken fixture delivery says nothing about the clause the case checks.
+            self._fail_precondition(
                 step.line,
                 _describe(step),
                 f"{count} messages delivered to {account}",
