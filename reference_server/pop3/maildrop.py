@@ -41,6 +41,7 @@ class Maildrop:
     def __init__(self, messages: Sequence[DropMessage]) -> None:
         self._messages = tuple(messages)
         self._deleted: set[int] = set()
+        self._live: tuple[DropMessage, ...] | None = None  # STAT, LIST and UIDL ask often; DELE/RSET reset it
 
     def message(self, number: int) -> DropMessage | None:
         """The message with that number, or None if out of range or marked deleted (§5)."""
@@ -62,7 +63,10 @@ class Maildrop:
     @property
     def live(self) -> tuple[DropMessage, ...]:
         """Messages not marked deleted: what STAT, LIST and UIDL report (§5)."""
-        return tuple(m for m in self._messages if m.number not in self._deleted)
+        if self._live is None:
+            deleted = self._deleted
+            self._live = tuple(m for m in self._messages if m.number not in deleted) if deleted else self._messages
+        return self._live
 
     @property
     def octets(self) -> int:
@@ -70,9 +74,11 @@ class Maildrop:
 
     def mark_deleted(self, number: int) -> None:
         self._deleted.add(number)
+        self._live = None
 
     def unmark_all(self) -> None:
         self._deleted.clear()
+        self._live = None
 
     @property
     def deleted_uids(self) -> tuple[int, ...]:
@@ -95,22 +101,55 @@ def _lf_counted_size(store: MailStore, login: str, uid: int, wire_size: int) -> 
     return wire_size - line_ends
 
 
-def open_maildrop(store: MailStore, login: str, faults: Faults = NO_FAULTS, session_tag: str = "") -> Maildrop:
+class ListingCache:
+    """The last listing made per login, reused while the store hands back the same snapshot.
+
+    A store may return the very snapshot object of an earlier call when the folder has not
+    changed (MaildirStore does); numbering a thousand messages again for every poll would cost
+    more than taking that snapshot. Shared by the sessions of one server; safe across threads
+    (a lost race only builds the same listing twice).
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[FolderSnapshot, tuple[DropMessage, ...]]] = {}
+
+    def get(self, login: str, snapshot: FolderSnapshot) -> tuple[DropMessage, ...] | None:
+        cached = self._last.get(login)
+        return cached[1] if cached is not None and cached[0] is snapshot else None
+
+    def put(self, login: str, snapshot: FolderSnapshot, messages: tuple[DropMessage, ...]) -> None:
+        self._last[login] = (snapshot, messages)
+
+
+def open_maildrop(
+    store: MailStore,
+    login: str,
+    faults: Faults = NO_FAULTS,
+    session_tag: str = "",
+    listings: ListingCache | None = None,
+) -> Maildrop:
     """Snapshot the user's INBOX into a numbered listing (blocking: run it off the event loop).
 
     This is where sizes and unique-ids are decided, and so where the faults
-    pop3.octets-lf-counted and pop3.uidl-per-session act.
+    pop3.octets-lf-counted and pop3.uidl-per-session act; under either, nothing is cached.
     """
     snapshot: FolderSnapshot = store.snapshot(login, INBOX)
     per_session = faults.on("pop3.uidl-per-session")
     lf_counted = faults.on("pop3.octets-lf-counted")
+    if listings is not None and not (per_session or lf_counted):
+        cached = listings.get(login, snapshot)
+        if cached is not None:
+            return Maildrop(cached)
     messages = []
     for number, info in enumerate(sorted(snapshot.messages, key=lambda m: m.uid), start=1):
         size = _lf_counted_size(store, login, info.uid, info.size) if lf_counted else info.size
         # the defect: ids made from the login's session tag and the message number
         uid_string = f"{session_tag}.{number}" if per_session else unique_id(snapshot.uidvalidity, info.uid)
         messages.append(DropMessage(number, info.uid, size, uid_string))
-    return Maildrop(messages)
+    listing = tuple(messages)
+    if listings is not None and not (per_session or lf_counted):
+        listings.put(login, snapshot, listing)
+    return Maildrop(listing)
 
 
 class MaildropLocks:

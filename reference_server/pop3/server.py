@@ -32,7 +32,7 @@ from typing import BinaryIO, Final
 
 from reference_server.accounts import Accounts
 from reference_server.pop3 import responses
-from reference_server.pop3.maildrop import INBOX, MaildropLocks, open_maildrop
+from reference_server.pop3.maildrop import INBOX, ListingCache, MaildropLocks, open_maildrop
 from reference_server.pop3.parsing import MessageEncoder
 from reference_server.pop3.responses import Reply
 from reference_server.pop3.state import (
@@ -51,11 +51,13 @@ from reference_server.storage.api import MailStore, StorageError
 from reference_server.tls import HANDSHAKE_TIMEOUT
 
 log = logging.getLogger(__name__)
+_RWF_NOWAIT: Final[int | None] = getattr(os, "RWF_NOWAIT", None)  # Linux 4.14+; elsewhere always a thread
 
 DEFAULT_AUTOLOGOUT: Final = 600.0  # RFC 1939 §3: "MUST be of at least 10 minutes' duration"
 READ_PAUSE_ABOVE: Final = 256 * 1024  # stop reading from a client this far ahead of us
 READ_RESUME_BELOW: Final = 64 * 1024
 MESSAGE_CHUNK: Final = 256 * 1024  # octets read from the store per step when sending a message
+SYNC_READ_MAX: Final = 64 * 1024  # a message up to this size may be read on the event loop if cached
 SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish an UPDATE when the server stops
 
 
@@ -214,14 +216,49 @@ class _SessionEnded(Exception):
 _SERIALS: Final = itertools.count(1)
 
 
-def _read_first(store: MailStore, login: str, uid: int) -> tuple[BinaryIO, bytes]:
-    """Open a message and read its first chunk: one thread hop for a typical message."""
-    stream = store.open_message(login, INBOX, uid)
+def _read_start(stream: BinaryIO) -> tuple[BinaryIO | None, bytes]:
+    """Read up to MESSAGE_CHUNK octets (blocking: run it in a thread).
+
+    Returns the stream still open when more may follow, or None when the end was reached (it
+    is closed then), so a message smaller than a chunk needs no second hop to find its end.
+    """
     try:
-        return stream, stream.read(MESSAGE_CHUNK)
+        pieces: list[bytes] = []
+        wanted = MESSAGE_CHUNK
+        while wanted > 0:
+            piece = stream.read(wanted)
+            if not piece:
+                stream.close()
+                return None, b"".join(pieces)
+            pieces.append(piece)
+            wanted -= len(piece)
+        return stream, b"".join(pieces)
     except BaseException:
         stream.close()
         raise
+
+
+def _read_if_cached(stream: BinaryIO) -> bytes | None:
+    """The whole message if it is small and already in the page cache, else None; never blocks on I/O.
+
+    A thread hop costs several times what reading a few KiB from memory does (the GIL changes
+    hands twice), so small messages are read on the event loop -- but only with RWF_NOWAIT
+    (Linux preadv2), which fails instead of waiting for the disk; a message only partly cached,
+    a file system that cannot tell, or a stream without a file behind it goes to a thread.
+    Maildir files are never rewritten in place, so the size from fstat is the size to read.
+    """
+    if _RWF_NOWAIT is None:
+        return None
+    try:
+        fd = stream.fileno()
+        size = os.fstat(fd).st_size
+        if size > SYNC_READ_MAX:
+            return None
+        buffer = bytearray(size)
+        got = os.preadv(fd, [buffer], 0, _RWF_NOWAIT) if size else 0
+    except (OSError, ValueError):  # BlockingIOError when not cached; io.UnsupportedOperation is both
+        return None
+    return bytes(buffer) if got == size else None
 
 
 class _SessionRunner:
@@ -359,7 +396,9 @@ class _SessionRunner:
             return self.state.maildrop_in_use()
         self._locked = login
         try:
-            maildrop = await asyncio.to_thread(open_maildrop, self._server.store, login, self._faults, self.id)
+            maildrop = await asyncio.to_thread(
+                open_maildrop, self._server.store, login, self._faults, self.id, self._server.listings
+            )
         except (StorageError, OSError):
             log.exception("session %s: cannot open the maildrop of %r", self.id, login)
             self._release_lock()
@@ -383,11 +422,23 @@ class _SessionRunner:
             await self._apply(self.state.update_finished(removed))
 
     async def _send_message(self, outcome: Outcome, effect: SendMessage) -> None:
-        """Open first, so that a message gone from disk gets -ERR instead of a broken +OK."""
+        """Open first, so that a message gone from disk gets -ERR instead of a broken +OK.
+
+        The status line, the body and the terminating line are queued together, so a message
+        that fits in one chunk leaves in one write (one TLS record run, one send) with
+        whatever replies precede it; a larger one is written chunk by chunk under flow control.
+        """
         login = self.state.login
         assert login is not None
+        store = self._server.store
         try:
-            stream, chunk = await asyncio.to_thread(_read_first, self._server.store, login, effect.uid)
+            opened = store.open_message(login, INBOX, effect.uid)  # metadata only: the snapshot just listed it
+            whole = _read_if_cached(opened)
+            if whole is None:
+                stream, chunk = await asyncio.to_thread(_read_start, opened)
+            else:
+                opened.close()
+                stream, chunk = None, whole
         except (StorageError, OSError):
             log.warning("session %s: message UID %d cannot be read", self.id, effect.uid)
             self._queue(self.state.message_unavailable())
@@ -396,20 +447,24 @@ class _SessionRunner:
         sent = 0
         try:
             self._queue_reply(effect.status)
-            await self._flush()
-            while chunk and not encoder.done:
+            while True:
                 wire = encoder.feed(chunk)
                 sent += len(wire)
-                self._conn.write(wire)
-                await self._drain()
-                if encoder.done:
+                self._out += wire
+                if stream is None or encoder.done:
                     break
+                await self._flush()
                 chunk = await asyncio.to_thread(stream.read, MESSAGE_CHUNK)
+                if not chunk:
+                    break
         finally:
-            stream.close()
-        self._conn.write(encoder.finish())
+            if stream is not None:
+                stream.close()
+        self._out += encoder.finish()
         if self._debug:
             log.debug("%r << <%d octets of message UID %d>", self.id, sent, effect.uid)
+        if len(self._out) >= MESSAGE_CHUNK:
+            await self._flush()  # pipelined RETRs must not pile up unsent replies without bound
 
     # --- STLS ----------------------------------------------------------------------------------
 
@@ -477,6 +532,7 @@ class Pop3Server:
         self.implicit_tls = implicit_tls
         self.autologout = autologout
         self.max_sessions = max_sessions
+        self.listings = ListingCache()
         self._server: asyncio.Server | None = None
         self._sessions: dict[asyncio.Task[None], _Connection] = {}
         self._ids = itertools.count(1)

@@ -7,7 +7,9 @@ Reading rules worth knowing:
   and leaving them costs no rename per message on the delivery or snapshot path.
 - `snapshot()` is the one place that assigns UIDs: files not yet in the index get the next
   UIDs in arrival order (modification time, then name), and index entries whose file vanished
-  (removed by another tool) are dropped. UIDs are never reused: UIDNEXT only grows.
+  (removed by another tool) are dropped. UIDs are never reused: UIDNEXT only grows. A folder
+  whose new/, cur/ and index have not changed since a scan that found them settled gets that
+  scan's snapshot back without a listing (a POP3 poll of a big, quiet maildrop costs a few stats).
 - INBOX always exists (RFC 3501 §5.1: "the primary mailbox for this user"): it is created on
   first use. Other folders must be created first.
 - Deleting a folder removes it and its messages but not its inferiors (RFC 3501 §6.3.4 "MUST
@@ -83,6 +85,10 @@ logger = logging.getLogger(__name__)
 FOLDERS_LOCK_FILE_NAME: Final = "mailconform-folders.lock"  # serialises CREATE/DELETE/RENAME per user
 STALE_SPOOL_SECONDS: Final = 36 * 3600  # Maildir spec: a tmp/ file untouched for 36 hours is garbage
 _SCANNED_SUBDIRECTORIES: Final = ("new", "cur")  # new/ first: files only ever move new/ -> cur/
+# A directory's modification time is trusted to reveal later changes only once it is this much
+# older than the scan: file systems stamp with a coarse clock (a kernel tick on ext4, one second
+# on ext3 and HFS+, two on FAT), and a change within the same tick leaves the stamp as it was.
+TIMESTAMP_SETTLE_NS: Final = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,37 @@ class _Arrival:
     key: str
     path: Path
     modified_ns: int
+
+
+@dataclass(frozen=True)
+class _DirectoryStamp:
+    device: int
+    inode: int
+    modified_ns: int
+
+
+@dataclass(frozen=True)
+class _SnapshotValidator:
+    """What must be unchanged for a folder's last snapshot to still be its current one.
+
+    Every change that can alter a snapshot touches new/ or cur/ or the index: a delivery links a
+    file into new/, a flag change renames within or between them, an expunge or another tool
+    unlinks from them, and keyword changes and UID assignment write the index under a new
+    generation. A directory entry change sets the directory's modification time to the current
+    time, so a stamp recorded when it was already TIMESTAMP_SETTLE_NS old differs from any
+    stamp a later change can give it; the generation never repeats under one UIDVALIDITY.
+    Comparing the three, in any order, finds every change made before the comparison.
+    """
+
+    directories: tuple[_DirectoryStamp, ...]
+    uidvalidity: int
+    generation: int
+
+
+@dataclass(frozen=True)
+class _CachedSnapshot:
+    validator: _SnapshotValidator
+    snapshot: FolderSnapshot
 
 
 class MaildirStore:
@@ -107,6 +144,7 @@ class MaildirStore:
         self._spool_memory_limit = spool_memory_limit
         self._indexes = IndexFiles()
         self._locations: dict[Path, dict[str, Path]] = {}  # folder dir -> key -> file last seen
+        self._snapshots: dict[Path, _CachedSnapshot] = {}  # folder dir -> last settled snapshot
         self._committer = GroupCommitter()
         self._sweep_spool()
 
@@ -224,10 +262,20 @@ class MaildirStore:
     # -- messages ------------------------------------------------------------------------------
 
     def snapshot(self, user: str, folder: str = INBOX) -> FolderSnapshot:
-        """Scan the folder, give new arrivals UIDs, drop vanished files, return the current view."""
+        """Scan the folder, give new arrivals UIDs, drop vanished files, return the current view.
+
+        A folder whose new/ and cur/ directories and index are unchanged since the last scan,
+        and were already settled then, gets that scan's snapshot back without listing the
+        directories again (see `_SnapshotValidator` for why that is safe).
+        """
         name, folder_dir, maildir = self._resolve(user, folder)
+        cached = self._snapshots.get(folder_dir)
+        if cached is not None and cached.validator == self._validator(folder_dir):
+            return cached.snapshot
         with self._folder_lock(folder_dir, name):
             index = self._index_locked(folder_dir, maildir)
+            scan_started_ns = time.time_ns()
+            directories = self._directory_stamps(folder_dir)
             files = self._scan(folder_dir)
             updated = self._reconciled(index, files)
             if updated is not index:
@@ -237,7 +285,14 @@ class MaildirStore:
             _, letters = split_filename(files[entry.key].name)
             flags = system_flags_from_letters(letters) | entry.keywords
             messages.append(MessageInfo(uid, entry.key, entry.size, flags, entry.internal_date))
-        return FolderSnapshot(name, index.uidvalidity, index.uidnext, tuple(messages))
+        snapshot = FolderSnapshot(name, index.uidvalidity, index.uidnext, tuple(messages))
+        settled_before_ns = scan_started_ns - TIMESTAMP_SETTLE_NS
+        if directories is not None and all(stamp.modified_ns < settled_before_ns for stamp in directories):
+            validator = _SnapshotValidator(directories, index.uidvalidity, index.generation)
+            self._snapshots[folder_dir] = _CachedSnapshot(validator, snapshot)
+        else:
+            self._snapshots.pop(folder_dir, None)
+        return snapshot
 
     def open_message(self, user: str, folder: str, uid: int) -> BinaryIO:
         """The stored bytes of one message, opened for reading (the caller closes it)."""
@@ -376,6 +431,30 @@ class MaildirStore:
             index = self._indexes.write(folder_dir, FolderIndex(allocate_uidvalidity(maildir), 1))
         return index
 
+    def _directory_stamps(self, folder_dir: Path) -> tuple[_DirectoryStamp, ...] | None:
+        """Identity and modification time of new/ and cur/; None if one cannot be read."""
+        stamps = []
+        for subdirectory in _SCANNED_SUBDIRECTORIES:
+            try:
+                status = os.stat(folder_dir / subdirectory)
+            except OSError:
+                return None
+            stamps.append(_DirectoryStamp(status.st_dev, status.st_ino, status.st_mtime_ns))
+        return tuple(stamps)
+
+    def _validator(self, folder_dir: Path) -> _SnapshotValidator | None:
+        """What the folder looks like now, in the terms a cached snapshot was recorded in."""
+        directories = self._directory_stamps(folder_dir)
+        if directories is None:
+            return None
+        try:
+            index = self._indexes.read(folder_dir)
+        except IndexCorrupt:
+            return None
+        if index is None:
+            return None
+        return _SnapshotValidator(directories, index.uidvalidity, index.generation)
+
     def _scan(self, folder_dir: Path) -> dict[str, Path]:
         """Message files by key, from new/ then cur/; remembered for open_message()."""
         files: dict[str, Path] = {}
@@ -493,6 +572,7 @@ class MaildirStore:
 
     def _forget(self, folder_dir: Path) -> None:
         self._locations.pop(folder_dir, None)
+        self._snapshots.pop(folder_dir, None)
         self._indexes.forget(folder_dir)
 
     def _sweep_spool(self) -> None:

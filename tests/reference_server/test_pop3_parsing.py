@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reference_server.pop3 import responses
 from reference_server.pop3.parsing import (
@@ -184,3 +188,41 @@ def test_response_codes_are_bracketed_first() -> None:
     """RFC 2449 §8: the code opens the text; IN-USE is the §8.1.2 name."""
     assert responses.ERR_IN_USE.text.startswith("[IN-USE]")
     assert responses.ERR_AUTH_FAILED.text.startswith("[AUTH]")
+
+
+# --- the encoder against the RFC rules, on any input and any chunking ----------------------
+
+
+def rfc1939_body(stored: bytes) -> bytes:
+    """What §3 and §11 say goes out for a stored message, written as plainly as possible.
+
+    Lines end at LF, a CR just before it belonging to the line end; every line is sent with
+    CRLF (§11 counts a one-character line end as two octets), prefixed with "." when it starts
+    with "." (§3), and an unterminated last line -- a CR at its very end read as the start of
+    its line end -- is closed with CRLF before the ".CRLF" terminator.
+    """
+    pieces = stored.split(b"\n")
+    last = pieces.pop()
+    lines = [piece[:-1] if piece.endswith(b"\r") else piece for piece in pieces]
+    if last:
+        lines.append(last[:-1] if last.endswith(b"\r") else last)
+    return b"".join((b"." if line.startswith(b".") else b"") + line + b"\r\n" for line in lines) + b".\r\n"
+
+
+@given(
+    stored=st.binary(max_size=64).map(lambda raw: bytes(b"\r\n.a"[octet % 4] for octet in raw)),
+    cuts=st.lists(st.integers(min_value=0, max_value=64), max_size=6),
+)
+def test_retr_body_follows_the_rfc_rules_however_the_file_is_chunked(stored: bytes, cuts: list[int]) -> None:
+    bounds = sorted({0, len(stored), *(cut for cut in cuts if cut <= len(stored))})
+    chunks = [stored[start:end] for start, end in itertools.pairwise(bounds)]
+    assert encode(chunks) == rfc1939_body(stored)
+
+
+def test_stuffing_follows_a_crlf_split_between_chunks() -> None:
+    assert encode([b"A: b\r", b"\n.x\r\n"]) == b"A: b\r\n..x\r\n.\r\n"
+    assert encode([b"A: b\r\n", b".x\r", b"\n", b"..\r\n"]) == b"A: b\r\n..x\r\n...\r\n.\r\n"
+
+
+def test_a_dot_inside_a_line_split_between_chunks_is_not_stuffed() -> None:
+    assert encode([b"A: b\r\nmid", b".dle\r\n"]) == b"A: b\r\nmid.dle\r\n.\r\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import poplib
 import re
 import smtplib
@@ -30,7 +31,13 @@ from reference_server.config import parse_config_text
 from reference_server.faults import Faults
 from reference_server.main import ReferenceServer
 from reference_server.pop3.maildrop import MaildropLocks
-from reference_server.pop3.server import Pop3Server
+from reference_server.pop3.server import (
+    MESSAGE_CHUNK,
+    SYNC_READ_MAX,
+    Pop3Server,
+    _read_if_cached,
+    _read_start,
+)
 from reference_server.pop3.state import Pop3Settings
 from reference_server.storage.store import MaildirStore
 from tests.reference_server.smtp_support import PASSWORDS, make_accounts
@@ -735,3 +742,54 @@ def test_client_that_stops_reading_is_logged_out(tmp_path: Path, ca: trustme.CA)
             server.idle("alice")  # the session ended and released the lock
         finally:
             sock.close()
+
+
+# --- reading messages off the store ------------------------------------------------------------
+
+
+def test_small_cached_message_is_read_whole_without_a_thread(tmp_path: Path) -> None:
+    path = tmp_path / "message"
+    path.write_bytes(b"A: b\r\n\r\nbody\r\n")
+    with path.open("rb") as stream:
+        stream.read()  # now certainly in the page cache
+        assert _read_if_cached(stream) == b"A: b\r\n\r\nbody\r\n"
+
+
+def test_large_or_fileless_messages_go_to_a_thread(tmp_path: Path) -> None:
+    path = tmp_path / "message"
+    path.write_bytes(b"x" * (SYNC_READ_MAX + 1))
+    with path.open("rb") as stream:
+        stream.read()
+        assert _read_if_cached(stream) is None
+    assert _read_if_cached(io.BytesIO(b"A: b\r\n\r\n")) is None
+
+
+def test_read_start_returns_small_messages_whole_and_closed() -> None:
+    stream = io.BytesIO(b"A: b\r\n\r\nbody\r\n")
+    rest, chunk = _read_start(stream)
+    assert rest is None and chunk == b"A: b\r\n\r\nbody\r\n" and stream.closed
+
+
+def test_read_start_leaves_a_large_message_open_after_one_chunk() -> None:
+    data = b"y" * (MESSAGE_CHUNK + 10)
+    stream = io.BytesIO(data)
+    rest, chunk = _read_start(stream)
+    assert rest is stream and chunk == data[:MESSAGE_CHUNK]
+    assert stream.read() == data[MESSAGE_CHUNK:]
+    stream.close()
+
+
+def test_pipelined_retrs_of_small_and_large_messages_arrive_whole_and_in_order(pop3: Pop3Thread) -> None:
+    """§3/§11: each RETR answer is its message, stuffed, in order, whichever way it was read."""
+    small = b"Subject: small\r\n\r\n.dot\r\nend\r\n"
+    large = b"Subject: large\r\n\r\n" + b"".join(b".%07d" % n + b"z" * 70 + b"\r\n" for n in range(4000))
+    assert len(large) > SYNC_READ_MAX
+    pop3.deliver("alice", small)
+    pop3.deliver("alice", large)
+    with RawClient(pop3.port) as client:
+        login_raw(client, pop3.client_context)
+        client.send(b"RETR 2\r\nRETR 1\r\nRETR 2\r\n")
+        for message in (large, small, large):
+            status = client.line()
+            assert status.startswith(b"+OK")
+            assert client.multi() == [b"." + line if line.startswith(b".") else line for line in wire_lines(message)]
