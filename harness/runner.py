@@ -9,6 +9,7 @@ misbehaving server costs one red case, never a hung or crashed run.
 from __future__ import annotations
 
 import re
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,10 @@ class _Fail(Exception):
         self.failure = failure
 
 
+class _EndedSafely(Exception):
+    """The server ended the connection where the case allows it (`! starttls-or-close`): a pass."""
+
+
 @dataclass
 class _Open:
     connection: Connection
@@ -113,6 +118,8 @@ class CaseRunner:
             steps = self.case.steps
             for index, step in enumerate(steps):
                 self._step(step, steps[index + 1 :])
+        except _EndedSafely:
+            pass  # nothing sent after the go-ahead can have been executed on a connection that ended
         except _Fail as failed:
             return CaseResult(
                 "failed",
@@ -284,17 +291,23 @@ class CaseRunner:
 
     def _directive(self, opened: _Open, step: Directive) -> None:
         verb = step.verb
-        if verb == "starttls":
+        if verb in ("starttls", "starttls-or-close"):
             leftover = opened.driver.buffered(opened.reader)
             if leftover:
                 self._fail(
                     step.line,
-                    "! starttls",
+                    "! " + verb,
                     "nothing after the go-ahead before the TLS handshake",
                     leftover.decode("utf-8", "replace"),
                     "the server sent plaintext after its TLS go-ahead (RFC 3207 §4.2)",
                 )
-            opened.connection.start_tls(self.timeout)
+            try:
+                opened.connection.start_tls(self.timeout)
+            except SessionError as exc:
+                if verb == "starttls-or-close" and _server_ended_handshake(exc):
+                    self.log.note(self.current, f"the server ended the connection instead of TLS ({exc}): allowed")
+                    raise _EndedSafely from None
+                raise
         elif verb == "close":
             opened.connection.close()
         elif verb == "reconnect":
@@ -333,6 +346,19 @@ class CaseRunner:
 
     def _fail_precondition(self, line: int, step: str, expected: str, received: str, message: str) -> None:
         raise _Fail(StepFailure(line, step, expected, received, message, precondition=True))
+
+
+def _server_ended_handshake(failure: SessionError) -> bool:
+    """Did the handshake fail because the server closed the connection or aborted TLS with an alert?
+
+    Not a timeout, not a certificate the harness rejects, and not plaintext where TLS records
+    belong ("wrong version number"): a server answering pipelined plaintext fails the step.
+    `Connection.start_tls` keeps the underlying error as the exception context.
+    """
+    cause = failure.__context__
+    if isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError | ConnectionError):
+        return True
+    return isinstance(cause, ssl.SSLError) and "ALERT" in str(cause.reason or "").upper()
 
 
 def _describe(step: Step) -> str:

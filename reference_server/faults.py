@@ -551,6 +551,96 @@ _FAULTS: Final[tuple[Fault, ...]] = (
         "4",
         "USER/PASS and AUTH PLAIN are offered and accepted on a connection without TLS",
     ),
+    Fault(
+        "pop3.unknown-command-ok",
+        "RFC 1939",
+        "3",
+        "an unrecognized command is answered +OK and otherwise ignored instead of -ERR",
+    ),
+    Fault(
+        "pop3.noop-before-login",
+        "RFC 1939",
+        "3",
+        "NOOP is answered +OK in the AUTHORIZATION state too, though it is a TRANSACTION command",
+    ),
+    Fault(
+        "pop3.user-after-login",
+        "RFC 1939",
+        "3",
+        "USER is still accepted in the TRANSACTION state and answered +OK",
+    ),
+    Fault(
+        "pop3.pass-before-user-accepted",
+        "RFC 1939",
+        "7",
+        "PASS before USER is answered +OK and kept, and the USER that follows logs in with it",
+    ),
+    Fault(
+        "pop3.bad-message-number-ignored",
+        "RFC 1939",
+        "3",
+        "LIST with an argument that is not a message-number answers as if no argument had been given",
+    ),
+    Fault(
+        "pop3.top-line-count-atoi",
+        "RFC 1939",
+        "3",
+        "TOP reads its line count like C atoi: a count that is not a number counts as 0 lines",
+    ),
+    Fault(
+        "pop3.uidl-listing-with-size",
+        "RFC 1939",
+        "7",
+        "unique-id listings carry the message size after the unique-id",
+    ),
+    Fault(
+        "pop3.update-purges-all",
+        "RFC 1939",
+        "6",
+        "QUIT removes every message of the maildrop as soon as at least one is marked as deleted",
+    ),
+    Fault(
+        "pop3.apop-timestamp-constant",
+        "RFC 1939",
+        "7",
+        "the APOP timestamp is made once when the server starts and repeated in every greeting",
+    ),
+    Fault(
+        "pop3.command-line-split-at-128",
+        "RFC 2449",
+        "4",
+        "commands are read into a 128-octet buffer: a longer line is cut there and the rest read as another command",
+    ),
+    Fault(
+        "pop3.pipelined-commands-dropped",
+        "RFC 2449",
+        "6.6",
+        "PIPELINING is announced, but commands that arrive together with the one being answered are thrown away",
+    ),
+    Fault(
+        "pop3.sasl-challenge-text",
+        "RFC 5034",
+        "4",
+        "the empty SASL challenge carries text ('+ go ahead') instead of nothing after '+ '",
+    ),
+    Fault(
+        "pop3.sasl-base64-lenient",
+        "RFC 5034",
+        "4",
+        "SASL data is decoded leniently: characters outside the base64 alphabet and misplaced pads are skipped",
+    ),
+    Fault(
+        "pop3.failed-auth-disconnects",
+        "RFC 5034",
+        "4",
+        "a failed or cancelled AUTH is answered -ERR and the connection closed, instead of going on",
+    ),
+    Fault(
+        "pop3.auth-after-login",
+        "RFC 5034",
+        "4",
+        "AUTH is still accepted after a login and answered +OK when the credentials are right",
+    ),
 )
 
 REGISTRY: Final[Mapping[str, Fault]] = MappingProxyType({fault.name: fault for fault in _FAULTS})

@@ -108,6 +108,7 @@ class UseConnection(Step):
 
 DIRECTIVES: dict[str, tuple[int, int]] = {
     "starttls": (0, 0),  # TLS handshake now, after the server's go-ahead was matched
+    "starttls-or-close": (0, 0),  # the same, or the server ends the connection: the case ends, passing
     "close": (0, 0),  # the client closes its side
     "reconnect": (0, 0),  # a new connection under the same name, in the same state as at first
     "sleep": (1, 1),  # seconds

@@ -93,6 +93,15 @@ def parse_line_count(argument: str) -> int:
     return int(argument)  # the 255-octet line limit bounds the digits
 
 
+def atoi(argument: str) -> int:
+    """The value of the leading decimal digits, 0 if there are none -- how C's atoi reads a number.
+
+    Not the §3 grammar: only the fault pop3.top-line-count-atoi reads counts this way.
+    """
+    digits = len(argument) - len(argument.lstrip("0123456789"))
+    return int(argument[:digits]) if digits else 0
+
+
 _APOP_DIGEST: Final = re.compile(rf"[0-9A-Fa-f]{{{APOP_DIGEST_HEX}}}")
 
 

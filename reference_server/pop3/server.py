@@ -59,6 +59,12 @@ READ_RESUME_BELOW: Final = 64 * 1024
 MESSAGE_CHUNK: Final = 256 * 1024  # octets read from the store per step when sending a message
 SYNC_READ_MAX: Final = 64 * 1024  # a message up to this size may be read on the event loop if cached
 SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish an UPDATE when the server stops
+# RFC 1939 §8: -ERR when "a lock can not be acquired". A client that drops its connection and logs in
+# again at once may find the lock still held only because the old session has not yet seen the EOF;
+# a lock held for that long is not "in use", so login waits this long before answering [IN-USE].
+LOCK_WAIT: Final = 1.0
+LOCK_POLL: Final = 0.02
+FAULTY_READ_BUFFER: Final = 128  # fault pop3.command-line-split-at-128; RFC 2449 §4 requires 255 with CRLF
 
 
 class _Wake(enum.Enum):
@@ -177,6 +183,21 @@ class _Connection(asyncio.Protocol):
             return LINE_TOO_LONG
         return line
 
+    def split_long_line(self, at: int) -> bytes | None:
+        """The first `at` octets if the buffered line is longer than that, else None.
+
+        Only for the fault pop3.command-line-split-at-128: a server reading commands into a
+        fixed buffer takes a long line as two commands.
+        """
+        end = self.buffer.find(b"\r\n")
+        if (end == -1 and len(self.buffer) <= at + 1) or 0 <= end <= at:
+            return None
+        piece = bytes(self.buffer[:at])
+        del self.buffer[:at]
+        self._scan_from = 0
+        self._consumed()
+        return piece
+
     def discard_input(self) -> int:
         dropped = len(self.buffer)
         self.buffer.clear()
@@ -271,9 +292,14 @@ class _SessionRunner:
         assert connection.transport is not None
         peer = connection.transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]) if peer else "0.0.0.0"
-        timestamp = apop_timestamp(os.getpid(), time.time_ns(), next(_SERIALS), server.settings.hostname)
-        self.state = Pop3Session(server.settings, server.accounts, tls_active=server.implicit_tls, timestamp=timestamp)
         self._faults = server.settings.faults
+        # RFC 1939 §7: the timestamp "MUST be different each time the POP3 server issues a banner greeting"
+        if self._faults.on("pop3.apop-timestamp-constant"):
+            clock, serial = server.started_ns, 0  # the defect: made once, at start-up
+        else:
+            clock, serial = time.time_ns(), next(_SERIALS)
+        timestamp = apop_timestamp(os.getpid(), clock, serial, server.settings.hostname)
+        self.state = Pop3Session(server.settings, server.accounts, tls_active=server.implicit_tls, timestamp=timestamp)
         self._out = bytearray()
         self._locked: str | None = None
         self._debug = log.isEnabledFor(logging.DEBUG)
@@ -295,8 +321,10 @@ class _SessionRunner:
             await self._end()
 
     async def _end(self) -> None:
-        """Close; release the lock; expunge only what the (faulty) state says to."""
+        """Release the lock first (unless deletions are still to apply), close, expunge what the state says."""
         doomed = self.state.connection_lost()
+        if not doomed:
+            self._release_lock()  # §6: no UPDATE state, so nothing to protect any longer
         self._conn.close()
         try:
             if doomed and self._locked is not None:
@@ -315,7 +343,7 @@ class _SessionRunner:
 
     async def _command_loop(self) -> None:
         while not self.state.closed:
-            line = self._conn.next_line(self.state.line_limit)
+            line = self._next_line()
             if line is None:
                 await self._flush()
                 await self._wait()
@@ -327,6 +355,15 @@ class _SessionRunner:
             if self._debug:
                 self._log_in(self._masked(line))
             await self._apply(self.state.handle_line(line))
+            if self._faults.on("pop3.pipelined-commands-dropped"):
+                self._conn.discard_input()  # the defect: RFC 2449 §6.6 PIPELINING announced, then ignored
+
+    def _next_line(self) -> bytes | _LineTooLong | None:
+        if not self.state.in_sasl_exchange and self._faults.on("pop3.command-line-split-at-128"):
+            piece = self._conn.split_long_line(FAULTY_READ_BUFFER)
+            if piece is not None:
+                return piece  # the defect: the rest of the line is read as the next command
+        return self._conn.next_line(self.state.line_limit)
 
     async def _wait(self) -> None:
         """Wait for more input; autologout and shutdown close without a response (§3)."""
@@ -391,7 +428,7 @@ class _SessionRunner:
 
     async def _open_maildrop(self, login: str) -> Outcome:
         """Lock, then list (RFC 1939 §4); a listing failure releases the lock before -ERR."""
-        if not self._server.locks.acquire(login):
+        if not await self._acquire_lock(login):
             log.info("session %s: maildrop of %r is in use", self.id, login)
             return self.state.maildrop_in_use()
         self._locked = login
@@ -405,6 +442,16 @@ class _SessionRunner:
             return self.state.maildrop_failed()
         log.info("session %s: %r logged in, %d messages", self.id, login, len(maildrop.all))
         return self.state.maildrop_opened(login, maildrop)
+
+    async def _acquire_lock(self, login: str) -> bool:
+        """Take the maildrop lock, waiting up to LOCK_WAIT for a session that is just ending (§8)."""
+        locks = self._server.locks
+        deadline = time.monotonic() + LOCK_WAIT
+        while not locks.acquire(login):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(LOCK_POLL)
+        return True
 
     async def _expunge(self, effect: Expunge) -> None:
         login = self.state.login
@@ -533,6 +580,7 @@ class Pop3Server:
         self.autologout = autologout
         self.max_sessions = max_sessions
         self.listings = ListingCache()
+        self.started_ns = time.time_ns()
         self._server: asyncio.Server | None = None
         self._sessions: dict[asyncio.Task[None], _Connection] = {}
         self._ids = itertools.count(1)

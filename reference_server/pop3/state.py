@@ -33,6 +33,7 @@ from reference_server.pop3.parsing import (
     SASL_LINE_MAX,
     Command,
     CommandSyntaxError,
+    atoi,
     has_empty_argument,
     parse_apop_digest,
     parse_auth_arguments,
@@ -79,6 +80,13 @@ LEGAL_STATES: Final[Mapping[str, frozenset[State]]] = {
 # §7 USER: after a +OK to USER "the client may issue either the PASS command ... or the QUIT
 # command"; CAPA has no restrictions (RFC 2449 §5).
 AFTER_USER: Final = frozenset({"PASS", "QUIT", "CAPA"})
+# Faults that let one command through in a state where §3 says it MUST be refused.
+OUT_OF_STATE_FAULTS: Final[Mapping[tuple[str, State], str]] = {
+    ("NOOP", State.AUTHORIZATION): "pop3.noop-before-login",
+    ("USER", State.TRANSACTION): "pop3.user-after-login",
+    ("AUTH", State.TRANSACTION): "pop3.auth-after-login",
+}
+SASL_CHALLENGE_TEXT: Final = "go ahead"  # fault pop3.sasl-challenge-text; RFC 5034 §4: MUST be empty
 
 
 # --- effects: what the asyncio edge must do before the session can go on ---------------
@@ -184,7 +192,9 @@ class Pop3Session:
         self.login: str | None = None  # set once the maildrop is locked
         self.maildrop: Maildrop | None = None
         self._pending_user: str | None = None
+        self._early_password: str | None = None  # fault pop3.pass-before-user-accepted only
         self._sasl_pending = False
+        self._checking_auth = False  # the pending CheckCredentials came from AUTH, not PASS
         self._bad_commands = 0
         self._handlers: Mapping[str, Callable[[Command], Outcome]] = {
             "USER": self._user,
@@ -235,6 +245,8 @@ class Pop3Session:
         command = split_command(line, case_sensitive=self._faults.on("pop3.verbs-case-sensitive"))
         handler = self._handlers.get(command.keyword)
         if handler is None:
+            if self._faults.on("pop3.unknown-command-ok"):
+                return Outcome((responses.OK_PLAIN,))  # the defect: whatever is not understood "works"
             return self._counted(Outcome((responses.ERR_UNKNOWN_COMMAND,)))  # §3: MUST be negative
         error = self._legality_error(command.keyword)
         if error is not None:
@@ -258,8 +270,12 @@ class Pop3Session:
 
     def credentials_checked(self, account: Account | None) -> Outcome:
         """The result of CheckCredentials (PASS or AUTH PLAIN)."""
+        via_auth, self._checking_auth = self._checking_auth, False
         if account is None:
-            return self._login_failed()
+            failed = self._login_failed()
+            return self._auth_failed(failed) if via_auth else failed
+        if self.state is State.TRANSACTION:  # only under the fault pop3.auth-after-login
+            return Outcome((responses.ok("already logged in"),))
         return Outcome((), OpenMaildrop(account.login))
 
     def maildrop_opened(self, login: str, maildrop: Maildrop) -> Outcome:
@@ -313,11 +329,14 @@ class Pop3Session:
     def _legality_error(self, keyword: str) -> Response | None:
         """-ERR for a command in the wrong state (§3: MUST), or out of turn around USER/PASS."""
         if self.state not in LEGAL_STATES[keyword]:
-            return responses.ERR_WRONG_STATE
+            fault = OUT_OF_STATE_FAULTS.get((keyword, self.state))
+            if fault is None or not self._faults.on(fault):
+                return responses.ERR_WRONG_STATE
         if self.state is State.AUTHORIZATION:
             if self._pending_user is not None and keyword not in AFTER_USER:
                 return responses.ERR_USER_PENDING
-            if self._pending_user is None and keyword == "PASS":
+            before_user = self._pending_user is None and keyword == "PASS"
+            if before_user and not self._faults.on("pop3.pass-before-user-accepted"):
                 return responses.ERR_NEED_USER
         return None
 
@@ -338,15 +357,22 @@ class Pop3Session:
         name = command.arguments[0]
         if self._faults.on("pop3.user-reveals-unknown-names") and self._accounts.by_login(name) is None:
             return Outcome((responses.err(f"never heard of mailbox {name}"),))
+        if self._early_password is not None:  # fault pop3.pass-before-user-accepted: PASS came first
+            password, self._early_password = self._early_password, None
+            return Outcome((), CheckCredentials(name, password))
         self._pending_user = name
         return Outcome((responses.OK_USER,))
 
     def _pass(self, command: Command) -> Outcome:
         """PASS string (§7): the whole rest of the line is the password, spaces included."""
         login, self._pending_user = self._pending_user, None
-        assert login is not None  # _legality_error requires a pending USER
         if not command.rest:
             return Outcome((responses.ERR_SYNTAX,))
+        if login is None:  # only under the fault pop3.pass-before-user-accepted
+            if not self._plaintext_login_allowed():
+                return Outcome((responses.ERR_PLAINTEXT_NEEDS_TLS,))
+            self._early_password = command.rest
+            return Outcome((responses.ok("send USER"),))
         return Outcome((), CheckCredentials(login, command.rest))
 
     def _apop(self, command: Command) -> Outcome:
@@ -380,24 +406,35 @@ class Pop3Session:
             return Outcome((responses.ERR_PLAINTEXT_NEEDS_TLS,))
         if initial is None:
             self._sasl_pending = True
-            return Outcome((Continuation(""),))  # RFC 5034 §4: the empty challenge is "+ "
+            # RFC 5034 §4: the empty challenge is "+ " and "MUST NOT contain any other data"
+            return Outcome((Continuation(SASL_CHALLENGE_TEXT if self._faults.on("pop3.sasl-challenge-text") else ""),))
         return self._plain_message(b"" if initial == "=" else initial.encode("ascii"), initial == "=")
 
     def _sasl_response(self, line: bytes) -> Outcome:
         self._sasl_pending = False
         if line == b"*":
-            return Outcome((responses.ERR_AUTH_CANCELLED,))  # RFC 5034 §4: MUST -ERR
+            return self._auth_failed(Outcome((responses.ERR_AUTH_CANCELLED,)))  # RFC 5034 §4: MUST -ERR
         return self._plain_message(line, False)
 
     def _plain_message(self, encoded: bytes, empty: bool) -> Outcome:
+        lenient = self._faults.on("pop3.sasl-base64-lenient")  # RFC 5034 §4: MUST reject, not ignore
         try:
-            message = b"" if empty else decode_base64(encoded)
+            message = b"" if empty else decode_base64(encoded, lenient)
             credentials = parse_plain(message)
         except Base64Error:
-            return Outcome((responses.ERR_BAD_BASE64,))
+            return self._auth_failed(Outcome((responses.ERR_BAD_BASE64,)))
         except SaslError:
-            return Outcome((responses.ERR_BAD_SASL_MESSAGE,))
+            return self._auth_failed(Outcome((responses.ERR_BAD_SASL_MESSAGE,)))
+        self._checking_auth = True
         return Outcome((), CheckCredentials(credentials.login, credentials.password, credentials.authzid))
+
+    def _auth_failed(self, outcome: Outcome) -> Outcome:
+        """RFC 5034 §4: after a failed AUTH the server "MUST behave as if the client had not issued
+        the AUTH command" -- the session goes on, unless the fault pop3.failed-auth-disconnects is on."""
+        if not self._faults.on("pop3.failed-auth-disconnects"):
+            return outcome
+        self.state = State.CLOSED
+        return Outcome(outcome.replies, Close(), outcome.delay)
 
     def _stls(self, command: Command) -> Outcome:
         """STLS (RFC 2595 §4): +OK, then the handshake; -ERR when TLS is active or unavailable."""
@@ -434,6 +471,9 @@ class Pop3Session:
         doomed = self.maildrop.deleted_uids
         if not doomed:
             return self.update_finished(True)
+        if self._faults.on("pop3.update-purges-all"):
+            # the defect; §6: "In no case may the server remove any messages not marked as deleted."
+            doomed = tuple(m.uid for m in self.maildrop.all)
         return Outcome((), Expunge(doomed, update=True))
 
     # --- TRANSACTION state ----------------------------------------------------------------
@@ -466,8 +506,11 @@ class Pop3Session:
         """LIST [msg] (§5): scan listings "n size"; deleted messages are not listed."""
         if len(command.arguments) > 1:
             return Outcome((responses.ERR_SYNTAX,))
-        if command.arguments:
-            found = self._message(command.arguments[0])
+        arguments = command.arguments
+        if arguments and not arguments[0].isdigit() and self._faults.on("pop3.bad-message-number-ignored"):
+            arguments = ()  # the defect: an argument that does not parse counts as no argument
+        if arguments:
+            found = self._message(arguments[0])
             if isinstance(found, Response):
                 return Outcome((found,))
             return Outcome((responses.ok(responses.scan_listing(found.number, found.size)),))
@@ -484,9 +527,14 @@ class Pop3Session:
             found = self._message(command.arguments[0])
             if isinstance(found, Response):
                 return Outcome((found,))
-            return Outcome((responses.ok(responses.unique_id_listing(found.number, found.unique_id)),))
-        body = tuple(responses.unique_id_listing(m.number, m.unique_id) for m in self._drop().live)
+            return Outcome((responses.ok(self._unique_id_listing(found)),))
+        body = tuple(self._unique_id_listing(m) for m in self._drop().live)
         return Outcome((Response(True, responses.OK_UNIQUE_ID_LISTING.text, body),))
+
+    def _unique_id_listing(self, message: DropMessage) -> str:
+        """§7: "No information follows the unique-id in the unique-id listing." """
+        listing = responses.unique_id_listing(message.number, message.unique_id)
+        return f"{listing} {message.size}" if self._faults.on("pop3.uidl-listing-with-size") else listing
 
     def _retr(self, command: Command) -> Outcome:
         """RETR msg (§5): the whole message, byte-stuffed."""
@@ -499,15 +547,19 @@ class Pop3Session:
 
     def _top(self, command: Command) -> Outcome:
         """TOP msg n (§7): the header, the blank line and n lines of the body."""
-        if len(command.arguments) != 2:
+        lenient = self._faults.on("pop3.top-line-count-atoi")
+        if len(command.arguments) != 2 and not (lenient and len(command.arguments) == 1):
             return Outcome((responses.ERR_SYNTAX,))
         found = self._message(command.arguments[0])
         if isinstance(found, Response):
             return Outcome((found,))
+        count = command.arguments[1] if len(command.arguments) == 2 else ""
         try:
-            lines: int | None = parse_line_count(command.arguments[1])
+            lines: int | None = parse_line_count(count)
         except CommandSyntaxError:
-            return Outcome((responses.ERR_SYNTAX,))
+            if not lenient:
+                return Outcome((responses.ERR_SYNTAX,))
+            lines = atoi(count)  # the defect: "x", "-1" and a missing count all read as 0
         if self._faults.on("pop3.top-ignores-line-count"):
             lines = None  # the defect: TOP sends the whole message
         return Outcome((), SendMessage(responses.OK_TOP_FOLLOWS, found.uid, lines, self._stuffing()))

@@ -304,6 +304,59 @@ def test_plaintext_arriving_during_the_handshake_fails_it(tls: tuple[ssl.SSLCont
     assert "TLS handshake failed" in result.failure.message
 
 
+def test_starttls_or_close_passes_when_the_server_closes_instead(tls: tuple[ssl.SSLContext, str]) -> None:
+    """The server ends the connection after its go-ahead: nothing later can have run, the case passes."""
+    _, ca_file = tls
+    text = case_text("B: STLS\\r\\nUSER x\\r\\n\nS: +OK\n! starttls-or-close\nC: PASS y\nS: -ERR\n", protocol="pop3")
+    script = (POP3_GREETING, Receive(b"USER x\r\n"), Send(b"+OK begin TLS\r\n"), Close())
+    with ScriptedServer(script) as server:
+        target = loopback_target({"pop3": server.port}, ca_file=ca_file, server_name="localhost")
+        result = run(text, target)
+    assert result.outcome == "passed", result.reason
+    assert "instead of TLS" in result.log
+
+
+def test_plain_starttls_fails_when_the_server_closes(tls: tuple[ssl.SSLContext, str]) -> None:
+    _, ca_file = tls
+    text = case_text("B: STLS\\r\\nUSER x\\r\\n\nS: +OK\n! starttls\nC: PASS y\nS: -ERR\n", protocol="pop3")
+    script = (POP3_GREETING, Receive(b"USER x\r\n"), Send(b"+OK begin TLS\r\n"), Close())
+    with ScriptedServer(script) as server:
+        target = loopback_target({"pop3": server.port}, ca_file=ca_file, server_name="localhost")
+        result = run(text, target)
+    assert result.failure is not None
+    assert result.failure.line == line_of(text, "! starttls")
+
+
+def test_starttls_or_close_still_fails_on_plaintext_during_the_handshake(tls: tuple[ssl.SSLContext, str]) -> None:
+    """A server answering the pipelined plaintext did not close: that is what the case must catch."""
+    _, ca_file = tls
+    text = case_text("B: STLS\\r\\nUSER x\\r\\n\nS: +OK\n! starttls-or-close\nC: PASS y\nS: -ERR\n", protocol="pop3")
+    script = (POP3_GREETING, Receive(b"USER x\r\n"), Send(b"+OK begin TLS\r\n"), Pause(0.2), Send(b"+OK x\r\n"))
+    with ScriptedServer(script) as server:
+        target = loopback_target({"pop3": server.port}, ca_file=ca_file, server_name="localhost")
+        result = run(text, target)
+    assert result.failure is not None
+    assert result.failure.line == line_of(text, "! starttls-or-close")
+
+
+def test_starttls_or_close_handshakes_when_the_server_speaks_tls(tls: tuple[ssl.SSLContext, str]) -> None:
+    context, ca_file = tls
+    text = case_text("C: STLS\nS: +OK\n! starttls-or-close\nC: NOOP\nS: +OK\n", protocol="pop3")
+    script = (
+        POP3_GREETING,
+        Receive(b"STLS\r\n"),
+        Send(b"+OK begin TLS\r\n"),
+        StartTls(context),
+        Receive(b"NOOP\r\n"),
+        Send(b"+OK\r\n"),
+    )
+    with ScriptedServer(script) as server:
+        target = loopback_target({"pop3": server.port}, ca_file=ca_file, server_name="localhost")
+        result = run(text, target)
+    assert result.outcome == "passed", result.reason
+    assert "TLS established" in result.log
+
+
 def test_implicit_tls_endpoint_speaking_plaintext_fails_the_case(tls: tuple[ssl.SSLContext, str]) -> None:
     _, ca_file = tls
     text = case_text("C: NOOP\nS: 250\n")

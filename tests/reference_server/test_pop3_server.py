@@ -32,6 +32,7 @@ from reference_server.faults import Faults
 from reference_server.main import ReferenceServer
 from reference_server.pop3.maildrop import MaildropLocks
 from reference_server.pop3.server import (
+    LOCK_WAIT,
     MESSAGE_CHUNK,
     SYNC_READ_MAX,
     Pop3Server,
@@ -436,6 +437,35 @@ def test_maildrop_lock(pop3: Pop3Thread) -> None:
         first.close()
 
 
+def test_login_waits_briefly_for_a_lock_that_is_being_released(pop3: Pop3Thread) -> None:
+    """RFC 1939 §8: a session that has just dropped its connection does not make the next login fail."""
+
+    async def hold_then_release() -> None:
+        assert pop3.locks.acquire("alice")
+        asyncio.get_running_loop().call_later(LOCK_WAIT / 4, pop3.locks.release, "alice")
+
+    pop3.call(hold_then_release())
+    client = pop3.pop()
+    try:
+        assert client.stat() == (0, 0)
+        client.quit()
+    finally:
+        client.close()
+
+
+def test_lock_held_past_the_wait_is_in_use(pop3: Pop3Thread) -> None:
+    """RFC 1939 §8 / RFC 2449 §8.1.2: a lock still held after LOCK_WAIT is answered -ERR [IN-USE]."""
+
+    async def hold() -> None:
+        assert pop3.locks.acquire("alice")
+
+    pop3.call(hold())
+    started = time.monotonic()
+    with pytest.raises(poplib.error_proto, match=r"^b'-ERR \[IN-USE\]"):
+        pop3.pop().close()
+    assert time.monotonic() - started >= LOCK_WAIT
+
+
 def test_delivery_during_a_session_waits_for_the_next(pop3: Pop3Thread) -> None:
     pop3.deliver("alice", MESSAGES[0])
     client = pop3.pop()
@@ -575,6 +605,47 @@ def test_fault_stls_buffered_commands_kept(tmp_path: Path, ca: trustme.CA) -> No
         client.line()
         client.start_tls(server.client_context)
         assert client.command("PASS alicepw").startswith(b"+OK")  # the injected USER was run
+
+
+def test_fault_apop_timestamp_constant(tmp_path: Path, ca: trustme.CA) -> None:
+    """RFC 1939 §7: the timestamp MUST differ in each greeting; with the fault it repeats."""
+
+    def greeting(port: int) -> bytes:
+        with RawClient(port) as client:
+            return client.line()
+
+    with Pop3Thread(tmp_path / "clean", ca) as server:
+        assert greeting(server.port) != greeting(server.port)
+    with Pop3Thread(tmp_path / "mail", ca, faults=["pop3.apop-timestamp-constant"]) as server:
+        first = greeting(server.port)
+        assert b"<" in first and greeting(server.port) == first
+
+
+def test_fault_pipelined_commands_dropped(tmp_path: Path, ca: trustme.CA) -> None:
+    with (
+        Pop3Thread(tmp_path / "mail", ca, faults=["pop3.pipelined-commands-dropped"]) as server,
+        RawClient(server.port) as client,
+    ):
+        login_raw(client, server.client_context)
+        client.send(b"NOOP\r\nSTAT\r\n")
+        assert client.line() == b"+OK"
+        assert client.command("NOOP") == b"+OK"  # the answer to STAT never came: it was thrown away
+
+
+def test_fault_command_line_split_at_128(tmp_path: Path, ca: trustme.CA) -> None:
+    """RFC 2449 §4: 255 octets are one command; with the fault a long line becomes two."""
+    line = "USER " + "x" * 200  # 207 octets with CRLF
+    with Pop3Thread(tmp_path / "clean", ca) as server, RawClient(server.port) as client:
+        login_raw(client, server.client_context)
+        assert client.command(line).startswith(b"-ERR")  # one answer: USER is refused after login
+        assert client.command("NOOP") == b"+OK"
+    with (
+        Pop3Thread(tmp_path / "mail", ca, faults=["pop3.command-line-split-at-128"]) as server,
+        RawClient(server.port) as client,
+    ):
+        login_raw(client, server.client_context)
+        assert client.command(line).startswith(b"-ERR")
+        assert client.command("NOOP").startswith(b"-ERR")  # the answer to the line's second half
 
 
 def test_fault_octets_lf_counted(tmp_path: Path, ca: trustme.CA) -> None:

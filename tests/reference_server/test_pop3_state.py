@@ -482,3 +482,114 @@ def test_maildrop_lock_is_exclusive_per_user() -> None:
 def test_fault_no_maildrop_lock() -> None:
     locks = MaildropLocks(Faults.of(["pop3.no-maildrop-lock"]))
     assert locks.acquire("alice") and locks.acquire("alice")
+
+
+# --- faults breaking the command rules (RFC 1939 §3, §6, §7; RFC 5034 §4) ---------------------
+
+
+def auth_checked(session: Pop3Session, outcome: Outcome) -> Outcome:
+    """Complete the CheckCredentials effect the way the asyncio edge does."""
+    assert isinstance(outcome.effect, CheckCredentials)
+    effect = outcome.effect
+    return session.credentials_checked(ACCOUNTS.authenticate(effect.login, effect.password, effect.authzid))
+
+
+def test_fault_unknown_command_ok() -> None:
+    assert status(send(new_session(), "XYZZY")) == "-ERR"
+    assert status(send(new_session("pop3.unknown-command-ok"), "XYZZY")) == "+OK"
+    assert status(send(logged_in("pop3.unknown-command-ok"), "XYZZY")) == "+OK"
+
+
+def test_fault_noop_before_login() -> None:
+    session = new_session("pop3.noop-before-login")
+    assert status(send(session, "NOOP")) == "+OK"
+    assert status(send(session, "STAT")) == "-ERR"  # only NOOP slips through
+    assert session.state is State.AUTHORIZATION
+
+
+def test_fault_user_after_login() -> None:
+    session = logged_in("pop3.user-after-login")
+    assert status(send(session, "USER bob")) == "+OK"
+    assert status(send(session, "PASS x")) == "-ERR"
+    assert session.state is State.TRANSACTION and session.login == "alice"
+
+
+def test_fault_pass_before_user_accepted() -> None:
+    session = new_session("pop3.pass-before-user-accepted")
+    assert status(send(session, f"PASS {PASSWORDS['alice']}")) == "+OK"
+    effect = send(session, "USER alice").effect
+    assert effect == CheckCredentials("alice", PASSWORDS["alice"])
+
+
+def test_fault_pass_before_user_still_needs_tls() -> None:
+    session = new_session("pop3.pass-before-user-accepted", tls=False)
+    assert status(send(session, f"PASS {PASSWORDS['alice']}")) == "-ERR"
+
+
+def test_fault_bad_message_number_ignored() -> None:
+    assert status(send(logged_in(), "LIST x1")) == "-ERR"
+    reply = first(send(logged_in("pop3.bad-message-number-ignored"), "LIST x1"))
+    assert reply.ok and reply.body == ("1 120", "2 200", "3 50")
+
+
+@pytest.mark.parametrize("line", ["TOP 1 x", "TOP 1 -1", "TOP 1"])
+def test_fault_top_line_count_atoi(line: str) -> None:
+    assert status(send(logged_in(), line)) == "-ERR"  # §3: syntactically invalid
+    effect = send(logged_in("pop3.top-line-count-atoi"), line).effect
+    assert isinstance(effect, SendMessage) and effect.body_lines == 0
+
+
+def test_fault_uidl_listing_with_size() -> None:
+    session = logged_in("pop3.uidl-listing-with-size")
+    assert first(send(session, "UIDL 2")).text == "2 uid-b 200"
+    assert first(send(session, "UIDL")).body == ("1 uid-a 120", "2 uid-b 200", "3 uid-c 50")
+
+
+def test_fault_update_purges_all() -> None:
+    session = logged_in("pop3.update-purges-all")
+    send(session, "DELE 2")
+    assert send(session, "QUIT").effect == Expunge((11, 12, 15), update=True)
+
+
+def test_fault_update_purges_nothing_when_nothing_is_marked() -> None:
+    outcome = send(logged_in("pop3.update-purges-all"), "QUIT")
+    assert outcome.effect == Close() and status(outcome) == "+OK"
+
+
+def test_fault_sasl_challenge_text() -> None:
+    assert send(new_session(), "AUTH PLAIN").replies == (Continuation(""),)
+    reply = send(new_session("pop3.sasl-challenge-text"), "AUTH PLAIN").replies[0]
+    assert isinstance(reply, Continuation) and reply.data  # RFC 5034 §4: MUST NOT contain other data
+
+
+@pytest.mark.parametrize("prefix", ["!", "="])
+def test_fault_sasl_base64_lenient(prefix: str) -> None:
+    line = f"AUTH PLAIN {prefix}{plain('', 'alice', PASSWORDS['alice'])}"
+    assert status(send(new_session(), line)) == "-ERR"
+    assert isinstance(send(new_session("pop3.sasl-base64-lenient"), line).effect, CheckCredentials)
+
+
+def test_fault_failed_auth_disconnects() -> None:
+    session = new_session("pop3.failed-auth-disconnects")
+    assert status(send(session, "AUTH PLAIN")) == "+"
+    cancelled = send(session, "*")
+    assert status(cancelled) == "-ERR" and cancelled.effect == Close() and session.closed
+    session = new_session("pop3.failed-auth-disconnects")
+    failed = auth_checked(session, send(session, f"AUTH PLAIN {plain('', 'alice', 'wrong')}"))
+    assert status(failed) == "-ERR" and failed.effect == Close()
+
+
+def test_failed_pass_does_not_disconnect_under_the_auth_fault() -> None:
+    session = new_session("pop3.failed-auth-disconnects")
+    send(session, "USER alice")
+    failed = auth_checked(session, send(session, "PASS wrong"))
+    assert status(failed) == "-ERR" and failed.effect is None and not session.closed
+
+
+def test_fault_auth_after_login() -> None:
+    line = f"AUTH PLAIN {plain('', 'alice', PASSWORDS['alice'])}"
+    assert status(send(logged_in(), line)) == "-ERR"  # RFC 5034 §4
+    session = logged_in("pop3.auth-after-login")
+    again = auth_checked(session, send(session, line))
+    assert status(again) == "+OK" and again.effect is None
+    assert session.state is State.TRANSACTION

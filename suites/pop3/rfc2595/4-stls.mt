@@ -24,10 +24,12 @@ S: +OK (?P<count>\d+) (?P<size>\d+)(?: .*)? (re)
 > end of the +OK response from the server.
 ~ command injection: "USER" sent in plaintext right behind STLS is not part of the TLS
 ~ session and must not be executed in it. No reply arrives inside TLS until the client speaks,
-~ and PASS there is refused because no USER was given in the TLS session.
+~ and PASS there is refused because no USER was given in the TLS session. A server that takes the
+~ pipelined plaintext as the start of the handshake and closes the connection executes nothing
+~ either: that ends the case, passing.
 B: STLS\r\nUSER $alice_login\r\n
 S: +OK
-! starttls
+! starttls-or-close
 S: <SILENT>
 C: PASS $alice_password
 S: -ERR
