@@ -7,6 +7,7 @@ clients of the reference server are test clients that do not verify it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import ssl
@@ -68,3 +69,25 @@ def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert_file, key_file)
     return context
+
+
+async def upgrade_server_side(
+    transport: asyncio.Transport, protocol: asyncio.BaseProtocol, context: ssl.SSLContext
+) -> asyncio.Transport:
+    """The TLS handshake after STARTTLS/STLS go-ahead; OSError when it fails or times out.
+
+    One place for the upgrade both mail protocols perform mid-session (RFC 3207 §4, RFC 2595 §4);
+    discarding the plaintext pipelined after the command is the caller's, since each protocol has
+    its own fault that keeps it.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        upgraded = await loop.start_tls(
+            transport, protocol, context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
+        )
+    except (ssl.SSLError, TimeoutError, ConnectionError) as exc:
+        raise OSError(f"TLS handshake failed: {exc}") from exc
+    if upgraded is None:
+        raise OSError("TLS handshake failed")
+    assert isinstance(upgraded, asyncio.Transport)
+    return upgraded

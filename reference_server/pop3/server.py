@@ -48,7 +48,7 @@ from reference_server.pop3.state import (
     apop_timestamp,
 )
 from reference_server.storage.api import MailStore, StorageError
-from reference_server.tls import HANDSHAKE_TIMEOUT
+from reference_server.tls import HANDSHAKE_TIMEOUT, upgrade_server_side
 
 log = logging.getLogger(__name__)
 _RWF_NOWAIT: Final[int | None] = getattr(os, "RWF_NOWAIT", None)  # Linux 4.14+; elsewhere always a thread
@@ -524,15 +524,10 @@ class _SessionRunner:
             dropped = self._conn.discard_input()
             if dropped:
                 log.warning("session %s: discarded %d plaintext octets sent after STLS", self.id, dropped)
-        loop = asyncio.get_running_loop()
         try:
-            new_transport = await loop.start_tls(
-                transport, self._conn, context, server_side=True, ssl_handshake_timeout=HANDSHAKE_TIMEOUT
-            )
-        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
-            raise _SessionEnded(f"TLS handshake failed: {exc}") from None
-        if new_transport is None:
-            raise _SessionEnded("TLS handshake failed")
+            new_transport = await upgrade_server_side(transport, self._conn, context)
+        except OSError as exc:
+            raise _SessionEnded(str(exc)) from None
         self._conn.transport = new_transport
         self.state.tls_started()
         log.info("session %s: TLS started (%s)", self.id, new_transport.get_extra_info("cipher"))
