@@ -17,7 +17,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -275,7 +275,3 @@ class ReferenceServer:
 
 def _harness_tls(server_mode: str) -> str:
     return {"none": "plain", "starttls": "starttls", "implicit": "implicit"}.get(server_mode, "plain")
-
-
-def with_overrides(target: Target, **changes: Any) -> Target:
-    return replace(target, **changes)

@@ -62,14 +62,6 @@ def _text(response: ImapResponse) -> str:
     return response.line.decode("utf-8", "replace").rstrip("\r\n")
 
 
-def _normal_value(value: object) -> object:
-    if isinstance(value, ImapString):
-        return value
-    if isinstance(value, tuple):
-        return tuple(_normal_value(v) for v in value)
-    return value
-
-
 def _match_fetch(pattern: Pattern, response: ImapResponse, bound: Mapping[str, str]) -> dict[str, str] | None:
     """Item-wise FETCH comparison: every item the pattern names must be present and match."""
     wanted = FETCH_RE.fullmatch(pattern.source)
