@@ -47,7 +47,10 @@ S: 354
 B: Subject: smuggling-outer-lf $run\r\n\r\nbody\n.\nMAIL FROM:<$alice>\r\nRCPT TO:<$bob>\r\nDATA\r\n
 B: Subject: smuggled $run\r\n\r\nsmuggled body\r\n.\r\n
 S: 250|4xx|5xx
-! sleep 1
+# QUIT is answered only after everything sent before it was processed, so by its 221 a
+# smuggled message would be stored; a server that ran the smuggled commands answers them first.
+C: QUIT
+S: 221
 ! deliver bob 0
 @box pop3 state=authenticated as=bob
 C: LIST
@@ -88,7 +91,10 @@ S: 354
 B: Subject: smuggling-outer-cr $run\r\n\r\nbody\r.\rMAIL FROM:<$alice>\r\nRCPT TO:<$bob>\r\nDATA\r\n
 B: Subject: smuggled $run\r\n\r\nsmuggled body\r\n.\r\n
 S: 250|4xx|5xx
-! sleep 1
+# QUIT is answered only after everything sent before it was processed, so by its 221 a
+# smuggled message would be stored; a server that ran the smuggled commands answers them first.
+C: QUIT
+S: 221
 ! deliver bob 0
 @box pop3 state=authenticated as=bob
 C: LIST
