@@ -117,13 +117,16 @@ def check_main(argv: Sequence[str]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = "check, serve, faults"
+    commands = "check, serve, faults, queue, mail, lint"
     if not argv or argv[0] in ("-h", "--help"):
         print(
             f"usage: mailconform {{{commands}}} ...\n\n"
             "  check   run the conformance suites (reference server by default, or --smtp HOST:PORT ...)\n"
             "  serve   run the reference mail server in the foreground\n"
-            "  faults  list the reference server's deliberate defects and the clauses they break"
+            "  faults  list the reference server's deliberate defects and the clauses they break\n"
+            "  queue   list the reference server's outgoing queue (--flush: retry now)\n"
+            "  mail    a small user agent: send over submission, list and read over POP3\n"
+            "  lint    check a message against RFC 5322 and MIME (RFC 2045-2049)"
         )
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
@@ -137,6 +140,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from reference_server.main import faults_main
 
         return int(faults_main(rest))
+    if command == "queue":
+        from reference_server.queue.cli import queue_main
+
+        return int(queue_main(rest))
+    if command == "mail":
+        from reference_server.useragent.cli import mail_main
+
+        return int(mail_main(rest))
+    if command == "lint":
+        from harness.mime.lint_cli import lint_main
+
+        return int(lint_main(rest))
     print(f"mailconform: unknown command {command!r}; use one of {commands}", file=sys.stderr)
     return 2
 

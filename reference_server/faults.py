@@ -641,6 +641,73 @@ _FAULTS: Final[tuple[Fault, ...]] = (
         "4",
         "AUTH is still accepted after a login and answered +OK when the credentials are right",
     ),
+    # --- relay: the outgoing queue and its SMTP client (reference_server/queue/) ---------------
+    Fault(
+        "relay.no-retry-on-4xx",
+        "RFC 5321",
+        "4.5.4.1",
+        "a 4xx reply or a failed connection is treated as final: the recipient is bounced at once, never retried",
+    ),
+    Fault(
+        "relay.no-bounce-on-5xx",
+        "RFC 5321",
+        "6.1",
+        "a recipient the next hop refuses with 5xx after our 250 is dropped without a notification",
+    ),
+    Fault(
+        "relay.bounce-to-null-sender",
+        "RFC 5321",
+        "6.1",
+        "a failure of a message with the null reverse-path is notified anyway (to the postmaster)",
+    ),
+    Fault(
+        "relay.bounce-with-sender",
+        "RFC 5321",
+        "6.1",
+        "notifications are sent with MAIL FROM:<postmaster@hostname> instead of the null reverse-path",
+    ),
+    Fault(
+        "relay.drops-last-recipient",
+        "RFC 5321",
+        "6.1",
+        "of several recipients sent to one next hop, the last gets no RCPT and its copy is lost silently",
+    ),
+    Fault(
+        "relay.received-missing",
+        "RFC 5321",
+        "4.4",
+        "a message accepted for relaying leaves without a Received: field of this server",
+    ),
+    Fault(
+        "relay.loop-not-detected",
+        "RFC 5321",
+        "6.3",
+        "no limit on Received: fields: a message that has looped 150 times is accepted and relayed again",
+    ),
+    Fault(
+        "relay.dot-stuffing-missing",
+        "RFC 5321",
+        "4.5.2",
+        "the relay client sends text lines that start with a period without the transparency dot",
+    ),
+    Fault(
+        "relay.pipelining-unannounced",
+        "RFC 2920",
+        "3.1",
+        "the relay client pipelines MAIL, RCPT and DATA to a next hop that did not announce PIPELINING",
+    ),
+    Fault(
+        "relay.8bit-to-7bit-server",
+        "RFC 6152",
+        "3",
+        "an 8-bit message is sent unchanged to a next hop that did not announce 8BITMIME",
+    ),
+    Fault(
+        "relay.null-sender-rewritten",
+        "RFC 5321",
+        "4.5.5",
+        "a message with the null reverse-path is relayed with MAIL FROM:<postmaster@hostname>",
+    ),
 )
 
 REGISTRY: Final[Mapping[str, Fault]] = MappingProxyType({fault.name: fault for fault in _FAULTS})
