@@ -24,8 +24,13 @@ from reference_server.accounts import (
     split_address,
 )
 from reference_server.smtp.data import TEXT_LINE_MAX
-from reference_server.smtp.parsing import CommandSyntaxError, parse_ehlo_argument, parse_rcpt_argument
-from reference_server.smtp.state import RECIPIENTS_MIN
+from reference_server.smtp.parsing import (
+    CommandSyntaxError,
+    check_address_literal,
+    parse_ehlo_argument,
+    parse_rcpt_argument,
+)
+from reference_server.smtp.state import RECEIVED_MAX_DEFAULT, RECIPIENTS_MIN
 
 PROTOCOLS: Final = ("smtp", "submission", "pop3", "imap")
 TLS_MODES: Final = ("none", "starttls", "implicit")
@@ -39,6 +44,15 @@ DEFAULT_IDLE_TIMEOUT: Final = 300.0  # RFC 5321 §4.5.3.2.7: server timeout at l
 DEFAULT_MAX_BAD_COMMANDS: Final = 20
 POP3_AUTOLOGOUT_MIN: Final = 600.0  # RFC 1939 §3: an autologout timer "MUST be of at least 10 minutes"
 DEFAULT_FAILED_LOGIN_DELAY: Final = 1.0  # seconds before a POP3 login failure is answered
+DEFAULT_RETRY_INITIAL: Final = 60.0  # seconds before the first retry of a deferred relay recipient
+DEFAULT_RETRY_MAX: Final = 3600.0  # cap of the exponential backoff
+DEFAULT_QUEUE_LIFETIME: Final = 432000.0  # RFC 5321 §4.5.4.1: give up after at least 4-5 days
+DEFAULT_RELAY_CONNECT_TIMEOUT: Final = 30.0
+DEFAULT_RELAY_COMMAND_TIMEOUT: Final = 300.0  # RFC 5321 §4.5.3.2: 5 minutes for most replies
+DEFAULT_MAX_RECEIVED: Final = RECEIVED_MAX_DEFAULT  # RFC 5321 §6.3 loop detection threshold
+DEFAULT_RELAY_CONCURRENCY: Final = 10
+RELAY_TLS_MODES: Final = ("none", "opportunistic", "required")
+DEFAULT_ROUTE: Final = "*"  # the [relay] routes key for every domain without a route of its own
 
 DEFAULT_CONFIG_TOML: Final = """\
 domains = ["example.test"]
@@ -151,6 +165,27 @@ class Pop3Config:
 
 
 @dataclass(frozen=True)
+class RelayConfig:
+    """The outgoing queue: where mail for other domains goes and how hard to try."""
+
+    routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # domain or "*" -> (host, port)
+    mx: bool = False  # domains without a route are looked up in DNS
+    retry_initial: float = DEFAULT_RETRY_INITIAL
+    retry_max: float = DEFAULT_RETRY_MAX
+    lifetime: float = DEFAULT_QUEUE_LIFETIME
+    connect_timeout: float = DEFAULT_RELAY_CONNECT_TIMEOUT
+    command_timeout: float = DEFAULT_RELAY_COMMAND_TIMEOUT
+    tls: str = "opportunistic"  # one of RELAY_TLS_MODES
+    max_received: int = DEFAULT_MAX_RECEIVED
+    concurrency: int = DEFAULT_RELAY_CONCURRENCY
+
+    @property
+    def enabled(self) -> bool:
+        """Relaying for authenticated clients is on when some domain can be routed."""
+        return bool(self.routes) or self.mx
+
+
+@dataclass(frozen=True)
 class TlsConfig:
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -170,7 +205,8 @@ class ServerConfig:
     pop3: Pop3Config = field(default_factory=Pop3Config)
     # login -> plain password, only for accounts configured with `password` (APOP needs the secret)
     apop_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
-    relay_routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # stored for the relay
+    relay_routes: Mapping[str, tuple[str, int]] = field(default_factory=dict)  # the same as relay.routes
+    relay: RelayConfig = field(default_factory=RelayConfig)
     source: str = "<default>"
 
     def directory(self) -> Accounts:
@@ -424,9 +460,21 @@ def _smtp(table: _Table) -> SmtpConfig:
 _HOST_PORT: Final = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,5})")
 
 
-def _relay(table: _Table) -> dict[str, tuple[str, int]]:
+def _route_key(table: _Table, domain: str) -> str:
+    """A routes key: "*", a domain name, or an address literal such as "[192.0.2.1]"."""
+    if domain == DEFAULT_ROUTE:
+        return domain
+    if domain.startswith("["):
+        try:
+            check_address_literal(domain)
+        except CommandSyntaxError:
+            raise table.error("routes", f"{domain!r} is not a valid address literal (RFC 5321 §4.1.3)") from None
+        return domain.lower()
+    return _check_domain(table, "routes", domain)
+
+
+def _routes(table: _Table) -> dict[str, tuple[str, int]]:
     value = table.get("routes")
-    table.finish()
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -436,8 +484,27 @@ def _relay(table: _Table) -> dict[str, tuple[str, int]]:
         match = _HOST_PORT.fullmatch(target) if isinstance(target, str) else None
         if match is None or not 0 < int(match["port"]) <= 65535:
             raise table.error("routes", f'{domain!r}: expected "host:port", got {target!r}')
-        routes[_check_domain(table, "routes", domain)] = (match["host"].strip("[]"), int(match["port"]))
+        routes[_route_key(table, domain)] = (match["host"].strip("[]"), int(match["port"]))
     return routes
+
+
+def _relay(table: _Table) -> RelayConfig:
+    config = RelayConfig(
+        routes=_routes(table),
+        mx=table.boolean("mx", False),
+        retry_initial=table.seconds("retry_initial", DEFAULT_RETRY_INITIAL),
+        retry_max=table.seconds("retry_max", DEFAULT_RETRY_MAX),
+        lifetime=table.seconds("lifetime", DEFAULT_QUEUE_LIFETIME),
+        connect_timeout=table.seconds("connect_timeout", DEFAULT_RELAY_CONNECT_TIMEOUT),
+        command_timeout=table.seconds("command_timeout", DEFAULT_RELAY_COMMAND_TIMEOUT),
+        tls=table.choice("tls", "opportunistic", RELAY_TLS_MODES),
+        max_received=table.integer("max_received", DEFAULT_MAX_RECEIVED, 1),
+        concurrency=table.integer("concurrency", DEFAULT_RELAY_CONCURRENCY, 1),
+    )
+    table.finish()
+    if config.retry_max < config.retry_initial:
+        raise table.error("retry_max", f"must be at least retry_initial ({config.retry_initial:g})")
+    return config
 
 
 _SECTIONS: Final = frozenset({"server", "domains", "accounts", "listeners", "limits", "tls", "smtp", "pop3", "relay"})
@@ -463,6 +530,7 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
     if postmaster is not None and postmaster not in {account.login for account in accounts}:
         raise server.error("postmaster", f"{postmaster!r} is not the login of an account")
     listeners = _listeners(data["listeners"], source) if "listeners" in data else _default_listeners()
+    relay = _relay(_Table(data.get("relay", {}), "relay", source))
     return ServerConfig(
         hostname=hostname,
         domains=domains,
@@ -475,7 +543,8 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
         smtp=_smtp(_Table(data.get("smtp", {}), "smtp", source)),
         pop3=_pop3(_Table(data.get("pop3", {}), "pop3", source)),
         apop_secrets=plain_passwords,
-        relay_routes=_relay(_Table(data.get("relay", {}), "relay", source)),
+        relay_routes=relay.routes,
+        relay=relay,
         source=source,
     )
 

@@ -32,6 +32,9 @@ from reference_server.faults import NO_FAULTS, REGISTRY, Faults, UnknownFaultErr
 from reference_server.pop3.maildrop import MaildropLocks
 from reference_server.pop3.server import Pop3Server
 from reference_server.pop3.state import Pop3Settings
+from reference_server.queue.routes import Router
+from reference_server.queue.runner import QueueRunner, RunnerSettings
+from reference_server.queue.spool import Spool
 from reference_server.smtp.server import SessionRegistry, SmtpServer, Timeouts
 from reference_server.smtp.state import SessionSettings
 from reference_server.storage.api import MailStore
@@ -61,16 +64,28 @@ class BoundListener:
 class ReferenceServer:
     """The reference server in this process: start it, read its listeners, stop it.
 
-    `serve` uses it; tests and an in-process harness can too, with any MailStore.
+    `serve` uses it; tests and an in-process harness can too, with any MailStore. The
+    outgoing queue lives under `mail_root` (default: the store's own `root`, if it has one);
+    without one the server queues nothing and accepts no relay recipients.
     """
 
     def __init__(
-        self, config: ServerConfig, store: MailStore, faults: Faults = NO_FAULTS, *, any_port: bool = False
+        self,
+        config: ServerConfig,
+        store: MailStore,
+        faults: Faults = NO_FAULTS,
+        *,
+        any_port: bool = False,
+        mail_root: Path | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.faults = faults
         self.any_port = any_port
+        root = mail_root if mail_root is not None else getattr(store, "root", None)
+        self.mail_root: Path | None = root if isinstance(root, Path) else None
+        self.router = Router(config.relay.routes, mx=config.relay.mx)
+        self.queue: QueueRunner | None = None
         self.listeners: dict[str, BoundListener] = {}
         self._servers: list[SmtpServer] = []
         self._pop3_servers: list[Pop3Server] = []
@@ -100,6 +115,8 @@ class ReferenceServer:
             vrfy=config.smtp.vrfy,
             expn=config.smtp.expn,
             max_bad_commands=config.limits.max_bad_commands,
+            relay_route=self.router.has_route if self.queue is not None and self.router.enabled else None,
+            max_received=config.relay.max_received,
             faults=self.faults,
         )
 
@@ -126,11 +143,26 @@ class ReferenceServer:
         )
 
     async def start(self) -> dict[str, BoundListener]:
-        """Create the users' mailboxes and bind every listener this server can serve."""
+        """Create the users' mailboxes, start the outgoing queue, bind every listener this server can serve."""
         config = self.config
         for account in config.accounts:
             self.store.ensure_user(account.login)
         accounts = config.directory()
+        if self.mail_root is not None:
+            self.queue = QueueRunner(
+                Spool(self.mail_root),
+                self.router,
+                self.store,
+                accounts,
+                RunnerSettings.from_config(config, self.faults),
+            )
+            await self.queue.start()
+            relay = config.relay
+            if relay.enabled:
+                routes = ", ".join(f"{domain} -> {host}:{port}" for domain, (host, port) in relay.routes.items())
+                log.info(
+                    "relaying for authenticated clients: %s%s", routes or "no routes", " (+ DNS MX)" if relay.mx else ""
+                )
         needs_tls = any(lst.tls != "none" for lst in config.listeners if lst.protocol in SERVED_PROTOCOLS)
         context = self._ssl_context() if needs_tls else None
         timeouts = Timeouts(
@@ -157,6 +189,7 @@ class ReferenceServer:
                     ssl_context=context if listener.tls != "none" else None,
                     implicit_tls=listener.tls == "implicit",
                     timeouts=timeouts,
+                    queue=self.queue,
                 )
                 bound_host, bound_port = await server.start(host, port)
                 self._servers.append(server)
@@ -181,9 +214,16 @@ class ReferenceServer:
         for server in self._servers:
             await server.wait_closed()
         self._servers.clear()
+        if self.queue is not None:
+            await self.queue.stop()  # after the sessions: none of them is enqueueing any more
         if self._cert_dir is not None:
             self._cert_dir.cleanup()
             self._cert_dir = None
+
+    def flush_queue(self) -> None:
+        """Retry every queued message now (SIGUSR1, `mailconform queue --flush`)."""
+        if self.queue is not None:
+            self.queue.flush()
 
     def ready_info(self, mail_root: Path) -> dict[str, object]:
         """What the ready file says (the harness reads it to find the ports)."""
@@ -213,6 +253,21 @@ def write_ready_file(path: Path, info: dict[str, object]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def write_pid_file(path: Path) -> None:
+    """<mail_root>/queue/server.pid: how `mailconform queue --flush` finds the running server."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(f"{os.getpid()}\n", encoding="ascii")
+    os.replace(temporary, path)
+
+
+def remove_pid_file(path: Path) -> None:
+    """Remove the pid file if it is still ours (another server may have taken the mail root over)."""
+    with contextlib.suppress(OSError, ValueError):
+        if int(path.read_text(encoding="ascii").strip()) == os.getpid():
+            path.unlink()
 
 
 def open_store(mail_root: Path) -> MailStore:
@@ -252,13 +307,16 @@ async def _serve(config: ServerConfig, faults: Faults, mail_root: Path, any_port
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    server = ReferenceServer(config, open_store(mail_root), faults, any_port=any_port)
+    server = ReferenceServer(config, open_store(mail_root), faults, any_port=any_port, mail_root=mail_root)
     try:
         await server.start()
     except OSError as exc:
         log.error("cannot listen: %s", exc)
         return EXIT_FAILURE
+    loop.add_signal_handler(signal.SIGUSR1, server.flush_queue)
+    pid_file = Spool(mail_root).pid_file
     try:
+        write_pid_file(pid_file)
         if ready_file is not None:
             write_ready_file(ready_file, server.ready_info(mail_root))
         if faults.names:
@@ -266,6 +324,8 @@ async def _serve(config: ServerConfig, faults: Faults, mail_root: Path, any_port
         await stop.wait()
         log.info("stopping: closing listeners and sessions")
     finally:
+        loop.remove_signal_handler(signal.SIGUSR1)
+        remove_pid_file(pid_file)
         await server.stop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

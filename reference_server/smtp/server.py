@@ -23,15 +23,16 @@ import re
 import secrets
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol
 
 from reference_server.accounts import Accounts
 from reference_server.config import DEFAULT_COMMAND_TIMEOUT, DEFAULT_DATA_TIMEOUT, DEFAULT_IDLE_TIMEOUT
 from reference_server.smtp import replies
 from reference_server.smtp.data import ChunkDecoder, DataPolicy, Defect, DotDecoder
+from reference_server.smtp.headerscan import HeaderScanner
 from reference_server.smtp.state import (
     CheckCredentials,
     Close,
@@ -44,6 +45,7 @@ from reference_server.smtp.state import (
     SessionSettings,
     SmtpSession,
     StartTls,
+    relay_prefix,
     trace_prefix,
 )
 from reference_server.storage.api import IncomingMessage, MailStore, StorageError
@@ -64,6 +66,31 @@ class Timeouts:
     command: float = DEFAULT_COMMAND_TIMEOUT  # next command inside a transaction
     data: float = DEFAULT_DATA_TIMEOUT  # next block of mail data
     idle: float = DEFAULT_IDLE_TIMEOUT  # next command outside a transaction
+
+
+class RelayQueue(Protocol):
+    """The outgoing queue as a session sees it (reference_server.queue.runner.QueueRunner).
+
+    An entry is enqueued durably but *held*, then released once every other part of the
+    delivery succeeded (the 250 follows) or cancelled when something failed (the 451
+    follows), so a client never gets a 451 for a message that is relayed anyway.
+    """
+
+    async def enqueue(
+        self,
+        message: IncomingMessage,
+        *,
+        reverse_path: str,
+        recipients: Sequence[str],
+        prefix: bytes,
+        eight_bit: bool,
+        smtputf8: bool,
+        entry_id: str | None = None,
+    ) -> str: ...
+
+    def release(self, entry_id: str) -> None: ...
+
+    async def cancel(self, entry_id: str) -> None: ...
 
 
 class _Wake(enum.Enum):
@@ -341,6 +368,8 @@ class _SessionRunner:
         self._hold_while_input_pending = self._faults.on("smtp.replies-held-while-input-pending")
         self._out = bytearray()
         self._spool: IncomingMessage | None = None
+        self._trace = HeaderScanner(b"received")  # RFC 5321 §6.3: Received: fields of the message
+        self._eight_bit = False  # an octet > 127 in the message (the queue needs to know)
         self._debug = log.isEnabledFor(logging.DEBUG)
 
     async def run(self, accepting: bool) -> None:
@@ -444,10 +473,10 @@ class _SessionRunner:
         elif isinstance(effect, ReceiveData):
             await self._flush()
             defects, stored = await self._receive_data(effect.policy)
-            await self._apply(self.state.data_finished(defects, stored))
+            await self._apply(self.state.data_finished(defects, stored, self._trace.count))
         elif isinstance(effect, ReceiveChunk):
             received, stored = await self._receive_chunk(effect)
-            await self._apply(self.state.chunk_finished(received, stored))
+            await self._apply(self.state.chunk_finished(received, stored, self._trace.count))
         elif isinstance(effect, CheckCredentials):
             await self._flush()
             creds = effect.credentials
@@ -488,10 +517,14 @@ class _SessionRunner:
         except (StorageError, OSError):
             log.exception("session %s: cannot open the spool", self.id)
             return False
+        self._trace = HeaderScanner(b"received")
+        self._eight_bit = False
         return True
 
     def _write_spool(self, data: bytes) -> bool:
         assert self._spool is not None
+        self._trace.feed(data)
+        self._eight_bit = self._eight_bit or not data.isascii()
         try:
             self._spool.write(data)
         except (StorageError, OSError):
@@ -559,7 +592,12 @@ class _SessionRunner:
         return chunk.size, stored or not chunk.keep
 
     async def _deliver(self, envelope: Envelope) -> Outcome:
-        """Deliver, and only then let the session say 250 (RFC 5321 §6.1)."""
+        """Deliver locally and queue for relaying, and only then let the session say 250 (RFC 5321 §6.1).
+
+        The queue copy is written first (it does not consume the spool), then local delivery
+        consumes the spool; if that fails the queued entry is cancelled, so after a 451 nothing
+        of the message remains to be delivered.
+        """
         spool, self._spool = self._spool, None
         queue_id = next_queue_id()
         if spool is None:
@@ -568,31 +606,77 @@ class _SessionRunner:
             spool, self._spool = self._spool, None
         assert spool is not None
         users = envelope.users
-        dropped = [str(r.path) for r in envelope.recipients if r.login is None]
+        relayed = envelope.relay_recipients
+        dropped = [str(r.path) for r in envelope.recipients if r.login is None and not r.relay]
         if dropped:
             log.warning("session %s: %s accepted and dropped (fault)", self.id, ", ".join(dropped))
-        if not users:
+        if not users and not relayed:
             spool.discard()
             return self.state.delivery_finished(True)
         size = spool.size
         now = datetime.now().astimezone()
-        prefix = trace_prefix(envelope, self._server.settings.hostname, now, queue_id, self._faults)
-        try:
-            await self._server.store.deliver(spool, users, prefix)
-        except (StorageError, OSError):
-            log.exception("session %s: delivery failed", self.id)
+        entry_id = await self._enqueue(spool, envelope, relayed, now, queue_id) if relayed else None
+        if relayed and entry_id is None:
             with contextlib.suppress(StorageError, OSError):
                 spool.discard()
             return self.state.delivery_finished(False)
+        if users:
+            prefix = trace_prefix(envelope, self._server.settings.hostname, now, queue_id, self._faults)
+            try:
+                await self._server.store.deliver(spool, users, prefix)
+            except (StorageError, OSError):
+                log.exception("session %s: delivery failed", self.id)
+                with contextlib.suppress(StorageError, OSError):
+                    spool.discard()
+                await self._cancel_queued(entry_id)
+                return self.state.delivery_finished(False)
+        else:
+            spool.discard()
+        if entry_id is not None:
+            assert self._server.queue is not None
+            self._server.queue.release(entry_id)
         log.info(
-            "session %s: delivered %s from %s to %s (%d octets)",
+            "session %s: accepted %s from %s for %s (%d octets)",
             self.id,
             queue_id,
             envelope.reverse_path,
-            ", ".join(users),
+            ", ".join([*users, *(f"<{address}> (queued)" for address in relayed)]),
             size,
         )
         return self.state.delivery_finished(True)
+
+    async def _enqueue(
+        self, spool: IncomingMessage, envelope: Envelope, relayed: Sequence[str], now: datetime, queue_id: str
+    ) -> str | None:
+        """Write the relay copy into the outgoing queue (held); None if that failed."""
+        queue = self._server.queue
+        if queue is None:
+            log.error("session %s: relay recipients accepted but the server has no queue", self.id)
+            return None
+        mailbox = envelope.reverse_path.mailbox
+        try:
+            return await queue.enqueue(
+                spool,
+                reverse_path=str(mailbox) if mailbox is not None else "",
+                recipients=relayed,
+                prefix=relay_prefix(envelope, self._server.settings.hostname, now, queue_id, self._faults),
+                eight_bit=self._eight_bit,
+                smtputf8=envelope.options.smtputf8,
+                entry_id=queue_id,
+            )
+        except (StorageError, OSError):
+            log.exception("session %s: cannot queue the message for relaying", self.id)
+            return None
+
+    async def _cancel_queued(self, entry_id: str | None) -> None:
+        if entry_id is None or self._server.queue is None:
+            return
+        try:
+            await self._server.queue.cancel(entry_id)
+        except (StorageError, OSError):
+            log.exception(
+                "session %s: cannot remove queued entry %s; it may be relayed after the 451", self.id, entry_id
+            )
 
     # --- logging -------------------------------------------------------------------------------------
 
@@ -625,6 +709,7 @@ class SmtpServer:
         ssl_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         timeouts: Timeouts | None = None,
+        queue: RelayQueue | None = None,
     ) -> None:
         if implicit_tls and ssl_context is None:
             raise ValueError("implicit TLS needs an SSL context")
@@ -635,6 +720,7 @@ class SmtpServer:
         self.ssl_context = ssl_context
         self.implicit_tls = implicit_tls
         self.timeouts = timeouts or Timeouts()
+        self.queue = queue
         self._server: asyncio.Server | None = None
 
     def _start_session(self, connection: _Connection) -> None:

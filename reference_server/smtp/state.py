@@ -54,6 +54,10 @@ from reference_server.smtp.replies import Reply
 RECIPIENTS_MIN: Final = 100  # RFC 5321 §4.5.3.1.8: buffering fewer recipients violates the spec
 RECIPIENTS_TABLE_TOO_SMALL: Final = 50  # fault smtp.recipients-buffer-too-small
 LINE_READ_MAX: Final = COMMAND_LINE_MAX + MAIL_LINE_EXTRA  # longest command line any verb may use
+RECEIVED_MAX_DEFAULT: Final = 100  # RFC 5321 §6.3: a loop threshold of "at least 100 Received entries"
+
+S550_NO_ROUTE: Final = replies.reply(550, "5.4.4", "Unable to route to that domain")  # RFC 3463 X.4.4
+S554_ROUTING_LOOP: Final = replies.reply(554, "5.4.6", "Routing loop detected: too many Received: fields")
 
 
 class Phase(enum.Enum):
@@ -169,10 +173,14 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Recipient:
-    """An accepted forward-path and the local account it delivers to (None: accepted, dropped)."""
+    """An accepted forward-path: for a local account, for the outgoing queue (`relay`), or dropped.
+
+    `login` None without `relay` means accepted and dropped (only a fault does that).
+    """
 
     path: Path
     login: str | None
+    relay: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,31 +199,52 @@ class Envelope:
         """Local logins to deliver to, each once, in RCPT order."""
         return tuple(dict.fromkeys(r.login for r in self.recipients if r.login is not None))
 
+    @property
+    def relay_recipients(self) -> tuple[str, ...]:
+        """Forward-paths (without brackets) for the outgoing queue, each once, in RCPT order."""
+        return tuple(dict.fromkeys(str(r.path.mailbox) for r in self.recipients if r.relay))
+
 
 def address_literal(ip: str) -> str:
     """The TCP peer as an RFC 5321 §4.1.3 address literal."""
     return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
 
 
-def trace_prefix(envelope: Envelope, hostname: str, now: datetime, queue_id: str, faults: Faults = NO_FAULTS) -> bytes:
-    """Return-Path: and Received: for final delivery (RFC 5321 §4.4).
+def received_field(envelope: Envelope, hostname: str, now: datetime, queue_id: str) -> str:
+    """This server's Received: field (RFC 5321 §4.4).
 
     The FROM clause gives the EHLO name and the address literal from the TCP connection;
     FOR is given only with exactly one recipient (§4.4, §7.2); the date is local time
     with a numeric offset, as §4.4 recommends.
     """
+    peer = address_literal(envelope.peer_ip)
+    source = envelope.helo or peer
+    recipient = f"\r\n\tfor {envelope.recipients[0].path}" if len(envelope.recipients) == 1 else ""
+    return (
+        f"Received: from {source} ({peer})\r\n\tby {hostname} with {envelope.protocol} id {queue_id}"
+        f"{recipient};\r\n\t{format_datetime(now)}\r\n"
+    )
+
+
+def trace_prefix(envelope: Envelope, hostname: str, now: datetime, queue_id: str, faults: Faults = NO_FAULTS) -> bytes:
+    """Return-Path: and Received: for final delivery (RFC 5321 §4.4)."""
     lines = []
     if not faults.on("smtp.return-path-missing"):
         lines.append(f"Return-Path: {envelope.reverse_path}\r\n")
     if not faults.on("smtp.received-missing"):
-        peer = address_literal(envelope.peer_ip)
-        source = envelope.helo or peer
-        recipient = f"\r\n\tfor {envelope.recipients[0].path}" if len(envelope.recipients) == 1 else ""
-        lines.append(
-            f"Received: from {source} ({peer})\r\n\tby {hostname} with {envelope.protocol} id {queue_id}"
-            f"{recipient};\r\n\t{format_datetime(now)}\r\n"
-        )
+        lines.append(received_field(envelope, hostname, now, queue_id))
     return "".join(lines).encode("utf-8")
+
+
+def relay_prefix(envelope: Envelope, hostname: str, now: datetime, queue_id: str, faults: Faults = NO_FAULTS) -> bytes:
+    """What a message for the outgoing queue gets: Received: only.
+
+    Return-Path: is added by the server that makes the final delivery (RFC 5321 §4.4), so a
+    relayed copy must not carry one of ours.
+    """
+    if faults.on("relay.received-missing"):
+        return b""
+    return received_field(envelope, hostname, now, queue_id).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -232,6 +261,10 @@ class SessionSettings:
     vrfy: str = "answer"  # "answer" | "refuse"
     expn: str = "answer"  # "answer" | "refuse"
     max_bad_commands: int = 20
+    # Relaying for authenticated clients: None = off, else "is there a route to this domain?"
+    # (a pure answer from configuration; DNS, if any, is asked only when the queue delivers).
+    relay_route: Callable[[str], bool] | None = None
+    max_received: int = RECEIVED_MAX_DEFAULT  # RFC 5321 §6.3: more Received: fields -> 554 5.4.6
     faults: Faults = NO_FAULTS
 
 
@@ -383,20 +416,26 @@ class SmtpSession:
         self.authenticated = None
         self._transaction = _Transaction()
 
-    def data_finished(self, defects: set[Defect], stored: bool) -> Outcome:
-        """End of DATA seen; answer per §4.2.5 or ask for delivery."""
+    def data_finished(self, defects: set[Defect], stored: bool, received_fields: int = 0) -> Outcome:
+        """End of DATA seen; answer per §4.2.5 or ask for delivery.
+
+        `received_fields` is the number of Received: header fields the edge counted (§6.3).
+        """
         self._expect(Phase.DATA)
         transaction = self._transaction
         self._reset_transaction()
-        problem = self._data_problem(defects, stored)
+        problem = self._data_problem(defects, stored) or self._loop_problem(received_fields)
         if problem is not None:
             return Outcome((problem,))
         if not transaction.recipients:  # only reachable with smtp.data-without-rcpt-accepted
             return Outcome((replies.S554_NO_VALID_RECIPIENTS,))
         return Outcome((), Deliver(self._envelope(transaction)))
 
-    def chunk_finished(self, received: int, stored: bool) -> Outcome:
-        """A BDAT chunk has been read completely (RFC 3030 §2: reply only after the data)."""
+    def chunk_finished(self, received: int, stored: bool, received_fields: int = 0) -> Outcome:
+        """A BDAT chunk has been read completely (RFC 3030 §2: reply only after the data).
+
+        `received_fields` counts the Received: header fields of the message so far (§6.3).
+        """
         if self._chunk_error is not None:
             error, self._chunk_error = self._chunk_error, None
             return self._counted(Outcome((error,), flush=False))
@@ -413,6 +452,9 @@ class SmtpSession:
             self.phase = Phase.CHUNKING
             return Outcome((replies.S250_CHUNK_OK,), flush=False)
         self._reset_transaction()
+        looped = self._loop_problem(received_fields)
+        if looped is not None:
+            return Outcome((looped,))
         return Outcome((), Deliver(self._envelope(transaction)))
 
     def credentials_checked(self, account: Account | None) -> Outcome:
@@ -602,13 +644,13 @@ class SmtpSession:
         resolved = self._resolve(path)
         if isinstance(resolved, Reply):
             return Outcome((resolved,))
-        self._transaction.recipients.append(Recipient(path, resolved))
+        self._transaction.recipients.append(resolved)
         if self.phase is Phase.MAIL:
             self.phase = Phase.RCPT
         return Outcome((replies.S250_RECIPIENT_OK,))
 
-    def _resolve(self, path: Path) -> str | Reply | None:
-        """The login a forward-path delivers to, None to accept and drop, or the refusal."""
+    def _resolve(self, path: Path) -> Recipient | Reply:
+        """Where a forward-path goes (a local login, the outgoing queue, nowhere) or the refusal."""
         mailbox = path.mailbox
         assert mailbox is not None
         is_postmaster = mailbox.local_part.casefold() == POSTMASTER
@@ -621,7 +663,11 @@ class SmtpSession:
         if not local_domain:
             if self.settings.submission and not mailbox.is_literal and "." not in mailbox.domain:
                 return replies.S554_RECIPIENT_NOT_QUALIFIED  # RFC 6409 §4.2
-            return None if self._faults.on("smtp.open-relay") else replies.S550_RELAY_DENIED
+            relay_route = self.settings.relay_route
+            if self.authenticated is not None and relay_route is not None:
+                # RFC 5321 §3.6.2 / §7.9: relaying only for clients known to be ours.
+                return Recipient(path, None, relay=True) if relay_route(mailbox.domain) else S550_NO_ROUTE
+            return Recipient(path, None) if self._faults.on("smtp.open-relay") else replies.S550_RELAY_DENIED
         if is_postmaster and self._faults.on("smtp.postmaster-rejected"):
             return replies.S550_NO_SUCH_USER
         account = (
@@ -630,8 +676,8 @@ class SmtpSession:
             else self._accounts.by_address(mailbox.local_part, mailbox.domain)
         )
         if account is None:
-            return None if self._faults.on("smtp.unknown-user-accepted") else replies.S550_NO_SUCH_USER
-        return account.login
+            return Recipient(path, None) if self._faults.on("smtp.unknown-user-accepted") else replies.S550_NO_SUCH_USER
+        return Recipient(path, account.login)
 
     def _data(self, command: Command) -> Outcome:
         """DATA (§4.1.1.4): 354 only with at least one valid recipient (RFC 2920 §3.2 (3))."""
@@ -660,6 +706,12 @@ class SmtpSession:
             return replies.reply(554, "5.6.0", "Resent- fields incomplete")
         if not stored:
             return replies.S451_LOCAL_ERROR
+        return None
+
+    def _loop_problem(self, received_fields: int) -> Reply | None:
+        """RFC 5321 §6.3: a message that has passed through too many servers is refused, not stored."""
+        if received_fields > self.settings.max_received and not self._faults.on("relay.loop-not-detected"):
+            return S554_ROUTING_LOOP
         return None
 
     def _bdat(self, command: Command) -> Outcome:

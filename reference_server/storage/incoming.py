@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from reference_server.storage.api import StorageError
-from reference_server.storage.durable import create_exclusive, write_all
+from reference_server.storage.durable import copy_file, create_exclusive, write_all
 from reference_server.storage.maildir import unique_name
 from reference_server.storage.wiresize import WireSizeCounter
 
@@ -88,6 +88,24 @@ class SpooledMessage:
         SpooledBody(b"", self._fd, self._path, self._counter).release()
         self._fd = None
         self._path = None
+
+    def copy_to(self, fd: int) -> None:
+        """Append every octet received so far to the file `fd`, leaving this message unchanged.
+
+        A message for local mailboxes and for the outgoing queue feeds both: the queue's copy
+        is made with this first, then delivery consumes the message as usual. A spooled message
+        is copied inside the kernel (copy_file), so a large one never comes into memory.
+        """
+        if self._finished:
+            raise StorageError("message already delivered or discarded")
+        if self._fd is None:
+            write_all(fd, self._buffer)
+            return
+        self._flush()
+        try:
+            copy_file(self._fd, fd, self.size)
+        except OSError as error:
+            raise StorageError(f"cannot copy spool file {self._path}: {error.strerror}") from error
 
     def take(self) -> SpooledBody:
         """Hand the received octets over to delivery; the message is finished afterwards."""
