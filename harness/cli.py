@@ -99,7 +99,7 @@ def check_main(argv: Sequence[str]) -> int:
         "console_output_style=classic",
     ]
     if args.workers not in ("0", "1"):
-        pytest_args += ["-n", args.workers]
+        pytest_args += ["-n", args.workers, "--dist", "loadgroup"]  # an external target's relay cases: one worker
     for protocol in external:
         pytest_args.append(f"--{protocol}={getattr(args, protocol)}")
     for option in ("tls", "target_file", "baseline", "step_timeout"):

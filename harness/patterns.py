@@ -92,8 +92,14 @@ def _glob_parts(source: str) -> list[str | Capture]:
     return parts
 
 
-def match_pattern(pattern: Pattern, subject: str, bound: Mapping[str, str]) -> dict[str, str] | None:
-    """Match a whole subject; return the new captures (empty dict for a plain match) or None."""
+def match_pattern(
+    pattern: Pattern, subject: str, bound: Mapping[str, str], *, ignore_case: bool = False
+) -> dict[str, str] | None:
+    """Match a whole subject; return the new captures (empty dict for a plain match) or None.
+
+    `ignore_case` applies to globs (SMTP verbs and keywords are case-insensitive, RFC 5321
+    §2.4); a regular expression says so itself with `(?i)`.
+    """
     if pattern.regex is not None:
         found = pattern.regex.fullmatch(subject)
         if found is None:
@@ -118,7 +124,7 @@ def match_pattern(pattern: Pattern, subject: str, bound: Mapping[str, str]) -> d
             regex_parts.append(".*")
         else:
             regex_parts.append(re.escape(part))
-    found = re.fullmatch("".join(regex_parts), subject, re.DOTALL)
+    found = re.fullmatch("".join(regex_parts), subject, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
     if found is None:
         return None
     return {k: v for k, v in found.groupdict().items() if v is not None}

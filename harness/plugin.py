@@ -20,12 +20,22 @@ import pytest
 
 from harness import allure_support
 from harness.capabilities import CapabilityError, discover_all
+from harness.nexthop import CaptureHop, HopError
+from harness.nexthop.record import HopRecorder
 from harness.report.baseline import Baseline, BaselineError, load_baseline
 from harness.report.conformance import CaseRecord, Run, record_from_properties, write_run
 from harness.report.markdown import render_markdown, section_lines, summary_lines
-from harness.runner import CaseResult, CaseRunner, missing_endpoints, missing_requirements
+from harness.runner import CaseResult, CaseRunner, StepFailure, missing_endpoints, missing_requirements, needs_relay
 from harness.session import ConnectFailed
-from harness.targets import ReferenceServer, Target, TargetError, external_target
+from harness.targets import (
+    REFERENCE_LEGACY_DOMAIN,
+    REFERENCE_RELAY_DOMAIN,
+    ReferenceServer,
+    RelaySetup,
+    Target,
+    TargetError,
+    external_target,
+)
 from harness.transcript.model import PROTOCOLS, Case, Level
 from harness.transcript.parser import TranscriptError, parse_transcript
 from harness.transcript.quotes import quote_problem
@@ -106,6 +116,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for marker in (*LEVEL_MARKERS.values(), *PROTOCOLS):
         config.addinivalue_line("markers", f"{marker}: mailconform cases of this level or protocol")
+    config.addinivalue_line("markers", "xdist_group(name): run in one pytest-xdist worker under --dist loadgroup")
     config.stash[records_key] = {}
     config.pluginmanager.register(Recorder(config), "mailconform-recorder")
     config.stash[started_key] = (time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds"))
@@ -181,12 +192,24 @@ class TranscriptItem(pytest.Item):
             raise pytest.skip.Exception(
                 f"the target has no {', '.join(absent)} endpoint, which this case also uses", _use_item_location=True
             )
+        try:
+            hop = holder.relay_hop() if needs_relay(case) else None
+        except HopError as exc:  # the case cannot start: a precondition, reported like a failed state
+            failure = StepFailure(case.line, "capture next hop", "a capture next hop", str(exc), str(exc), True)
+            self.result = CaseResult("failed", str(exc), failure)
+            raise CaseFailed(self.result) from None
+        if needs_relay(case) and hop is None:
+            raise pytest.skip.Exception(
+                "the target file has no [relay] section: relay cases need the target to route a test domain"
+                " to the harness's capture next hop",
+                _use_item_location=True,
+            )
         missing = missing_requirements(case, capabilities)
         if missing:
             raise pytest.skip.Exception(
                 f"the {case.protocol} server does not advertise {', '.join(missing)}", _use_item_location=True
             )
-        result = CaseRunner(case, target, holder.step_timeout).run()
+        result = CaseRunner(case, target, holder.step_timeout, hop=hop).run()
         self.result = result
         allure_support.attach_log(result.log)
         if result.outcome != "passed":
@@ -245,6 +268,8 @@ class TargetHolder:
                 raise TargetError("--fault applies to the reference server only, not to an external target")
             self.external = external_target(endpoints, opt.tls, Path(opt.target_file) if opt.target_file else None)
         self._server: ReferenceServer | None = None
+        self._hop: CaptureHop | None = None
+        self._hop_error: str | None = None
         self._target: Target | None = None
         self._capabilities: dict[str, frozenset[str]] | None = None
         self._error: str | None = None
@@ -271,6 +296,28 @@ class TargetHolder:
                 problems.append(f"  {endpoint}: {exc.strerror or exc}")
         return problems
 
+    def relay_hop(self) -> HopRecorder | None:
+        """What the capture next hop received; None when the target has no relay set up.
+
+        The reference server's hop starts with it, on free ports, one per worker. An external
+        target's hop listens where its target file says, which one process only can do: it
+        starts with the first relay case of this process (relay cases of an external target
+        are grouped onto one xdist worker), and a failure to listen fails every relay case.
+        """
+        if self._hop is None and self._hop_error is None and self._target is not None:
+            relay = self._target.relay
+            if self.external is not None and relay is not None:
+                try:
+                    self._hop = CaptureHop({"relay": relay.capture, "legacy": relay.legacy_capture}).start()
+                except HopError as exc:
+                    self._hop_error = (
+                        f"{exc} (another process holds the capture address? relay cases of an"
+                        " external target need one xdist worker: --dist loadgroup, or -n 0)"
+                    )
+        if self._hop_error is not None:
+            raise HopError(self._hop_error)
+        return self._hop.recorder if self._hop is not None else None
+
     def get(self) -> tuple[Target, dict[str, frozenset[str]]]:
         if self._error is not None:
             pytest.fail(self._error, pytrace=False)
@@ -279,9 +326,19 @@ class TargetHolder:
                 if self.external is not None:
                     self._target = self.external
                 else:
-                    self._server = ReferenceServer(self.faults)
+                    self._hop = CaptureHop({"relay": ("127.0.0.1", 0), "legacy": ("127.0.0.1", 0)}).start()
+                    setup = RelaySetup(
+                        REFERENCE_RELAY_DOMAIN,
+                        REFERENCE_LEGACY_DOMAIN,
+                        self._hop.address("relay"),
+                        self._hop.address("legacy"),
+                    )
+                    self._server = ReferenceServer(self.faults, relay=setup)
                     self._target = self._server.start()
                 self._capabilities = discover_all(self._target)
+            except HopError as exc:
+                self._error = f"target not usable: {exc}"
+                pytest.fail(self._error, pytrace=False)
             except (TargetError, CapabilityError, ConnectFailed) as exc:
                 self._error = f"target not usable: {exc}"
                 pytest.fail(self._error, pytrace=False)
@@ -292,6 +349,9 @@ class TargetHolder:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._hop is not None:
+            self._hop.stop()
+            self._hop = None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -383,14 +443,23 @@ def _first_line(text: str) -> str:
     return next((line for line in text.splitlines() if line.strip()), "")
 
 
+RELAY_GROUP: Final = "mailconform-relay"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--spec prefixes, and for an external target only the protocols it has endpoints for."""
+    """--spec prefixes, and for an external target only the protocols it has endpoints for.
+
+    An external target's relay cases share one capture hop at fixed addresses: they are put
+    in one xdist group, so that under `--dist loadgroup` a single worker runs them all.
+    """
     prefixes: list[str] = config.option.spec
     external = config.stash[target_key].external
     offered = set(external.endpoints) if external is not None else set(PROTOCOLS)
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
+        if external is not None and isinstance(item, TranscriptItem) and needs_relay(item.case):
+            item.add_marker(pytest.mark.xdist_group(RELAY_GROUP))
         if isinstance(item, TranscriptItem) and (
             item.case.protocol not in offered or (prefixes and not _selected(item.case, prefixes))
         ):

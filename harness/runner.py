@@ -9,6 +9,7 @@ misbehaving server costs one red case, never a hung or crashed run.
 from __future__ import annotations
 
 import re
+import secrets
 import ssl
 import time
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ from harness.drivers.base import Driver, SetupContext, SetupFailed
 from harness.drivers.imap import ImapDriver
 from harness.drivers.pop3 import Pop3Driver
 from harness.drivers.smtp import SmtpDriver
+from harness.expect.hop import judge_hop_line
+from harness.nexthop.record import HopMessage, HopRecorder
 from harness.readers.errors import ReplyFramingError
 from harness.session import Connection, SessionError, SessionLog, client_tls_context
 from harness.targets import Target
@@ -28,16 +31,19 @@ from harness.transcript.model import (
     Expect,
     ExpectClose,
     ExpectSilence,
+    HopExpect,
     LiteralData,
     Send,
     Step,
     UseConnection,
 )
-from harness.transcript.text import TextError, parse_text, render
+from harness.transcript.parser import RELAY_VARIABLES
+from harness.transcript.text import TextError, parse_text, render, variables_used
 
 DEFAULT_CONNECTION: Final = "main"
 SILENCE_DEFAULT: Final = 1.0  # seconds a <SILENT> step waits unless `! timeout` says otherwise
 LITERAL_MARK: Final = re.compile(r"\{\}(\+?)$")
+HOP_STEPS: Final = ("hop-wait", "hop-none")
 
 
 def make_driver(protocol: str) -> Driver:
@@ -95,9 +101,13 @@ class CaseRunner:
     target: Target
     step_timeout: float | None = None
     log: SessionLog = field(default_factory=SessionLog)
+    hop: HopRecorder | None = None  # the capture next hop, for relay cases
 
     def __post_init__(self) -> None:
         self.variables: dict[str, str] = self.target.variables()
+        self.variables["case"] = "c" + secrets.token_hex(5)  # per case run: its relay addresses are its own
+        self._hop_message: HopMessage | None = None  # what the last `! hop-wait` found
+        self._hop_cursor: dict[str, int] = {"H": 0, "D": 0}
         self.connections: dict[str, _Open] = {}
         self.current = DEFAULT_CONNECTION
         self.timeout = self.case.timeout or self.step_timeout or self.target.step_timeout
@@ -180,6 +190,12 @@ class CaseRunner:
     def _step(self, step: Step, following: tuple[Step, ...]) -> None:
         if isinstance(step, UseConnection):
             self._use(step)
+            return
+        if isinstance(step, HopExpect):
+            self._hop_expect(step)
+            return
+        if isinstance(step, Directive) and step.verb in HOP_STEPS:
+            self._hop_directive(step)
             return
         opened = self.connections[self.current]
         try:
@@ -341,6 +357,81 @@ class CaseRunner:
                 f"fixture delivery failed: {exc}",
             )
 
+    # -- the capture next hop ------------------------------------------------------------------
+
+    def _hop_directive(self, step: Directive) -> None:
+        if self.hop is None:
+            self._fail(step.line, _describe(step), "a capture next hop", "none", "the target has no capture next hop")
+        assert self.hop is not None
+        addresses = [self._render_arg(step, text) for text in step.args[0].split("|")]
+        shown = " or ".join(addresses)
+        if step.verb == "hop-wait":
+            timeout = float(step.args[1]) if len(step.args) > 1 else self.timeout  # the step timeout
+            found = self.hop.wait_for(addresses, timeout)
+            if found is None:
+                self._fail(
+                    step.line,
+                    _describe(step),
+                    f"a message for {shown} accepted by the next hop",
+                    self.hop.describe(addresses),
+                    f"no message for {shown} reached the next hop within {timeout:g} s",
+                )
+            assert found is not None
+            self._hop_message = found
+            self._hop_cursor = {"H": 0, "D": 0}
+            self._log_hop(found)
+            return
+        found = self.hop.wait_for(addresses, float(step.args[1]))
+        if found is not None:
+            self._log_hop(found)
+            self._fail(
+                step.line,
+                _describe(step),
+                f"no message for {shown} at the next hop",
+                self.hop.describe(addresses),
+                f"a message for {shown} reached the next hop",
+            )
+        self.log.note("hop", f"nothing for {shown} reached the next hop in {float(step.args[1]):g} s")
+
+    def _render_arg(self, step: Directive, text: str) -> str:
+        try:
+            return render(parse_text(text, raw=False), self.variables).decode("utf-8")
+        except TextError as exc:
+            self._fail(step.line, _describe(step), "", "", str(exc))
+            raise AssertionError("unreachable") from exc
+
+    def _hop_expect(self, step: HopExpect) -> None:
+        message = self._hop_message
+        assert message is not None  # the parser puts a `! hop-wait` before every H:/D: line
+        judgement = judge_hop_line(
+            message,
+            step.kind,
+            step.pattern,
+            negate=step.negate,
+            pipelined=step.pipelined,
+            cursor=self._hop_cursor[step.kind],
+            bound=self.variables,
+        )
+        if judgement.mismatch is not None:
+            expected = ("anything but: " if step.negate else "") + step.pattern
+            self._fail(step.line, _describe(step), expected, judgement.received, judgement.mismatch)
+        self._hop_cursor[step.kind] = judgement.cursor
+        self.variables.update(judgement.captures)
+
+    def _log_hop(self, message: HopMessage) -> None:
+        """The captured session in the case's log, so a report shows what the relay sent."""
+        self.log.note(
+            "hop",
+            f"message accepted on the {message.listener} listener (session {message.session}, from {message.peer})"
+            f" for {', '.join(message.recipients)}, reverse-path <{message.reverse_path}>",
+        )
+        for command in message.commands:
+            if command.pipelined:
+                self.log.note("hop", "pipelined: the next command arrived before the reply to the one before it")
+            self.log.add("hop", "<<", command.text.encode() + b"\r\n")
+        self.log.note("hop", "mail data as it arrived (dot-stuffed):")
+        self.log.add("hop", "<<", message.wire)
+
     def _fail(self, line: int, step: str, expected: str, received: str, message: str) -> None:
         raise _Fail(StepFailure(line, step, expected, received, message))
 
@@ -368,6 +459,8 @@ def _describe(step: Step) -> str:
         return ("S!: " if step.negate else "S: ") + step.patterns[0]
     if isinstance(step, Directive):
         return "! " + " ".join((step.verb, *step.args))
+    if isinstance(step, HopExpect):
+        return f"{step.kind}{'!' if step.negate else ''}: {step.pattern}" + (" (pipelined)" if step.pipelined else "")
     if isinstance(step, ExpectClose):
         return "S: <EOF>"
     if isinstance(step, ExpectSilence):
@@ -389,6 +482,16 @@ def missing_endpoints(case: Case, target: Target) -> list[str]:
     """
     used = {case.protocol} | {s.protocol for s in case.steps if isinstance(s, UseConnection) and s.protocol}
     return sorted(p for p in used if p not in target.endpoints and p != case.protocol)
+
+
+def needs_relay(case: Case) -> bool:
+    """Does the case use the capture next hop (its steps, or the domains routed to it)?"""
+    for step in case.steps:
+        if isinstance(step, HopExpect) or (isinstance(step, Directive) and step.verb in HOP_STEPS):
+            return True
+        if isinstance(step, Send) and RELAY_VARIABLES & set(variables_used(parse_text(step.text, raw=step.raw))):
+            return True
+    return False
 
 
 def missing_requirements(case: Case, capabilities: Mapping[str, frozenset[str]]) -> list[str]:

@@ -26,6 +26,10 @@ from harness.transcript.model import PROTOCOLS
 TLS_MODES: Final = ("plain", "starttls", "implicit")
 REFERENCE_START_TIMEOUT: Final = 30.0
 REFERENCE_STOP_TIMEOUT: Final = 10.0
+REFERENCE_RELAY_DOMAIN: Final = "relay.test"  # what the reference server routes to the capture hop
+REFERENCE_LEGACY_DOMAIN: Final = "legacy.test"
+REFERENCE_RETRY_INITIAL: Final = 0.5  # seconds: a relay case sees the retry after a 4xx within seconds
+REFERENCE_RETRY_MAX: Final = 2.0
 REFERENCE_DEFAULT_TLS: Final = {
     "smtp": "starttls",
     "submission": "starttls",
@@ -57,6 +61,20 @@ class Account:
 
 
 @dataclass(frozen=True)
+class RelaySetup:
+    """Where the harness's capture next hop listens and which domains the target routes there.
+
+    Relay cases submit mail for `domain` and `legacy_domain` and look at what arrives at the
+    hop: `capture` announces the usual extensions, `legacy_capture` none at all.
+    """
+
+    domain: str
+    legacy_domain: str
+    capture: tuple[str, int]
+    legacy_capture: tuple[str, int]
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     endpoints: Mapping[str, Endpoint]
@@ -72,6 +90,7 @@ class Target:
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))
     step_timeout: float = 10.0
     fixture_settle: float = 0.0  # seconds to wait after a fixture delivery's 250 (queueing MTAs deliver later)
+    relay: RelaySetup | None = None  # a capture next hop for relay cases; None: they are skipped
 
     def variables(self) -> dict[str, str]:
         """The variables every transcript may use (see harness.transcript.parser.TARGET_VARIABLES)."""
@@ -83,6 +102,9 @@ class Target:
             "foreign": self.foreign_address,
             "run": self.run_id,
         }
+        if self.relay is not None:
+            values["relay_domain"] = self.relay.domain
+            values["legacy_domain"] = self.relay.legacy_domain
         for role, account in self.accounts.items():
             values[role] = account.address
             values[f"{role}_login"] = account.login
@@ -154,7 +176,36 @@ def external_target(
         capability_overrides={p: tuple(v) for p, v in caps.items()},
         step_timeout=float(timeout),
         fixture_settle=float(settle),
+        relay=_relay_setup(config.get("relay"), where),
     )
+
+
+RELAY_KEYS: Final = ("domain", "legacy_domain", "capture", "legacy_capture")
+
+
+def _relay_setup(raw: Any, where: str) -> RelaySetup | None:
+    """`[relay]` of a target file: the domains the operator routes to the harness's capture hop."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TargetError(f"{where}: [relay] must be a table with {', '.join(RELAY_KEYS)}")
+    unknown = sorted(set(raw) - set(RELAY_KEYS))
+    if unknown:
+        raise TargetError(f"{where}: [relay] unknown key {unknown[0]!r} (known: {', '.join(RELAY_KEYS)})")
+    missing = [key for key in RELAY_KEYS if key not in raw]
+    if missing:
+        raise TargetError(f"{where}: [relay] {missing[0]} is required")
+    domain = _str(raw, "domain", "", f"{where}: [relay]")
+    legacy = _str(raw, "legacy_domain", "", f"{where}: [relay]")
+    if domain.casefold() == legacy.casefold():
+        raise TargetError(f"{where}: [relay] domain and legacy_domain must differ")
+    capture = parse_hostport(_str(raw, "capture", "", f"{where}: [relay]"), f"{where}: [relay] capture")
+    legacy_capture = parse_hostport(
+        _str(raw, "legacy_capture", "", f"{where}: [relay]"), f"{where}: [relay] legacy_capture"
+    )
+    if capture == legacy_capture:
+        raise TargetError(f"{where}: [relay] capture and legacy_capture must be different addresses")
+    return RelaySetup(domain, legacy, capture, legacy_capture)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -202,8 +253,11 @@ class ReferenceServer:
     with it, and each xdist worker gets a server, mail root and ports of its own.
     """
 
-    def __init__(self, faults: Sequence[str] = (), mail_root: Path | None = None) -> None:
+    def __init__(
+        self, faults: Sequence[str] = (), mail_root: Path | None = None, relay: RelaySetup | None = None
+    ) -> None:
         self.faults = tuple(faults)
+        self.relay = relay
         self._tmp = tempfile.TemporaryDirectory(prefix="mailconform-ref-")
         self.mail_root = mail_root or Path(self._tmp.name) / "mail"
         self.ready_file = Path(self._tmp.name) / "ready.json"
@@ -222,6 +276,10 @@ class ReferenceServer:
             "--mail-root",
             str(self.mail_root),
         ]
+        if self.relay is not None:
+            config = Path(self._tmp.name) / "server.toml"
+            config.write_text(reference_config(self.relay), encoding="utf-8")
+            command += ["--config", str(config)]
         for fault in self.faults:
             command += ["--fault", fault]
         root = Path(__file__).resolve().parent.parent
@@ -251,6 +309,7 @@ class ReferenceServer:
             unknown_address=f"no-such-user@{domain}",
             foreign_address="someone@elsewhere.invalid",
             server_name=ready.get("hostname"),
+            relay=self.relay,
         )
 
     def _log_tail(self) -> str:
@@ -271,6 +330,48 @@ class ReferenceServer:
                 process.wait()
         self.process = None
         self._tmp.cleanup()
+
+
+def reference_config(relay: RelaySetup) -> str:
+    """The reference server's configuration when it relays to the capture hop.
+
+    The same domain and accounts as its embedded default (`mailconform serve` without
+    --config), default listeners (moved to free ports by --any-port), and routes for the
+    two test domains to the hop. Retries come after fractions of a second, so a case sees
+    the retry after a 4xx at once (RFC 5321 §4.5.4.1: the parameters MUST be configurable).
+    """
+
+    def route(address: tuple[str, int]) -> str:
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        return json.dumps(f"{host}:{address[1]}")
+
+    routes = (
+        f"{json.dumps(relay.domain)} = {route(relay.capture)}, "
+        f"{json.dumps(relay.legacy_domain)} = {route(relay.legacy_capture)}"
+    )
+    return f"""\
+domains = ["example.test"]
+
+[server]
+hostname = "mail.example.test"
+
+[[accounts]]
+login = "alice"
+addresses = ["alice@example.test"]
+password = "alicepw"
+
+[[accounts]]
+login = "bob"
+addresses = ["bob@example.test"]
+password = "bobpw"
+
+[relay]
+routes = {{ {routes} }}
+retry_initial = {REFERENCE_RETRY_INITIAL}
+retry_max = {REFERENCE_RETRY_MAX}
+connect_timeout = 5
+command_timeout = 10
+"""
 
 
 def _harness_tls(server_mode: str) -> str:

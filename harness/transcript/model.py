@@ -89,6 +89,21 @@ class ExpectSilence(Step):
 
 
 @dataclass(frozen=True)
+class HopExpect(Step):
+    """`H:`/`H!:` a command, `D:`/`D!:` a data line of the message the capture hop took last.
+
+    Positive lines match in order (each after the line the previous one matched); a negated
+    line must match no line at all. `pipelined` (`H: ... (pipelined)`) matches only commands
+    that arrived before the reply to the command before them.
+    """
+
+    kind: str  # "H" (commands of the hop session) or "D" (lines of the message data)
+    pattern: str
+    negate: bool = False
+    pipelined: bool = False
+
+
+@dataclass(frozen=True)
 class Directive(Step):
     """`! verb args`: starttls handshake, client close, reconnect, pause, timeout change."""
 
@@ -114,6 +129,8 @@ DIRECTIVES: dict[str, tuple[int, int]] = {
     "sleep": (1, 1),  # seconds
     "timeout": (1, 1),  # seconds for each following step of this case
     "deliver": (2, 3),  # deliver <account> <count> [size]: messages via the target's SMTP
+    "hop-wait": (1, 2),  # hop-wait <address>[|<address>...] [seconds]: the next hop accepted a message for it
+    "hop-none": (2, 2),  # hop-none <address>[|<address>...] <seconds>: no message for it reaches the next hop
 }
 """Directive name -> (minimum, maximum) argument count."""
 

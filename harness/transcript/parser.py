@@ -27,6 +27,7 @@ from harness.transcript.model import (
     Expect,
     ExpectClose,
     ExpectSilence,
+    HopExpect,
     Level,
     LiteralData,
     Send,
@@ -50,8 +51,13 @@ TARGET_VARIABLES: Final = frozenset(
         "unknown",  # an address in the local domain that has no mailbox
         "foreign",  # an address in a domain the target is not responsible for
         "run",  # unique per run and worker: keeps writes to a shared server apart
+        "case",  # unique per case run: relay cases' addresses never meet a message of another case
+        "relay_domain",  # routed by the target to the harness's capture hop (announces extensions)
+        "legacy_domain",  # routed to the capture hop's listener that announces no extension
     }
 )
+RELAY_VARIABLES: Final = frozenset({"relay_domain", "legacy_domain"})
+"""Defined only by targets with a capture next hop ([relay] in the target file, or the reference)."""
 """Variables every target defines, so one transcript runs against any server."""
 
 STATES: Final = {
@@ -66,6 +72,8 @@ CASE_KEYS: Final = ("cite", "also", "requires", "state", "as", "timeout", "title
 SLUG_RE: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
 CITATION_RE: Final = re.compile(r"RFC\s*(\d+)\s*§\s*([0-9A-Z][0-9A-Za-z.]*[0-9A-Za-z]|[0-9A-Z])")
 SPECIAL_EXPECT: Final = {"<EOF>": ExpectClose, "<SILENT>": ExpectSilence}
+HOP_PREFIXES: Final = (("H!:", "H", True), ("H:", "H", False), ("D!:", "D", True), ("D:", "D", False))
+PIPELINED_SUFFIX: Final = " (pipelined)"
 MAIN_CONNECTION: Final = "main"  # the connection a case starts on (harness.runner opens it)
 MISSING_SPEC: Final = "missing 'spec: RFC<number> §<section> <title>' header"
 
@@ -94,6 +102,7 @@ class _CaseBuilder:
     connection: str = MAIN_CONNECTION  # where the following steps run (`@name`)
     protocols: dict[str, str] = field(default_factory=dict)  # connections opened by `@name`
     captured: set[str] = field(default_factory=set)  # names bound by the S: and S| lines so far
+    hop_message: bool = False  # an earlier `! hop-wait` gives H: and D: lines a message to look at
 
 
 def parse_citation(text: str) -> tuple[Citation, str]:
@@ -235,6 +244,8 @@ class _Parser:
             self._expect(number, line[2:].strip(), negate=False)
         elif line.startswith("S|"):
             self._body_line(number, line[3:] if line[2:3] == " " else line[2:])
+        elif hop := next((h for h in HOP_PREFIXES if line.startswith(h[0])), None):
+            self._hop_expect(number, line[len(hop[0]) :].strip(), hop[1], negate=hop[2])
         elif line.startswith("!"):
             self._directive(number, line[1:].split())
         elif line.startswith("@"):
@@ -242,7 +253,7 @@ class _Parser:
         else:
             raise self.error(
                 number,
-                f"unexpected line {line.strip()[:40]!r}: a case holds > ~ C: B: L: S: S!: S| ! @ lines",
+                f"unexpected line {line.strip()[:40]!r}: a case holds > ~ C: B: L: S: S!: S| ! @ H: H!: D: D!: lines",
             )
 
     # -- steps ---------------------------------------------------------------------------------
@@ -299,6 +310,50 @@ class _Parser:
             raise self.error(number, str(exc)) from None
         steps[-1] = Expect(last.line, last.patterns, (*(last.body or ()), pattern))
 
+    def _hop_expect(self, number: int, pattern: str, kind: str, *, negate: bool) -> None:
+        assert self.current is not None
+        written = f"{kind}{'!' if negate else ''}:"
+        if not self.current.hop_message:
+            raise self.error(number, f"{written} needs a message of the next hop: put '! hop-wait ADDRESS' before it")
+        pipelined = pattern.endswith(PIPELINED_SUFFIX)
+        if pipelined:
+            if kind != "H":
+                raise self.error(number, f"{PIPELINED_SUFFIX.strip()} marks commands: it belongs to H: lines only")
+            pattern = pattern[: -len(PIPELINED_SUFFIX)].rstrip()
+        if not pattern:
+            raise self.error(number, f"empty {written} line: write a glob, or a regular expression ending in (re)")
+        try:
+            names = compile_pattern(pattern).names
+        except PatternError as exc:
+            raise self.error(number, str(exc)) from None
+        if not negate:
+            self.current.captured.update(names)
+        self.current.steps.append(HopExpect(number, kind, pattern, negate, pipelined))
+
+    def _hop_directive(self, verb: str, args: tuple[str, ...]) -> None:
+        """`! hop-wait ADDRESS[|ADDRESS...] [SECONDS]`, `! hop-none ADDRESS[|ADDRESS...] SECONDS`."""
+        assert self.current is not None
+        alternatives = args[0].split("|")
+        if not all(alternatives):
+            raise ValueError(f"'! {verb}': empty address in {args[0]!r}")
+        known = TARGET_VARIABLES | self.current.captured
+        for address in alternatives:
+            try:
+                pieces = parse_text(address, raw=False)
+            except TextError as exc:
+                raise ValueError(f"'! {verb}': {exc}") from None
+            unknown = [name for name in variables_used(pieces) if name not in known]
+            if unknown:
+                raise ValueError(
+                    f"variable ${unknown[0]} is neither a target variable nor captured by an earlier S: line"
+                )
+            if "@" not in address:
+                raise ValueError(f"'! {verb}': {address!r} is not an address (local-part@domain)")
+        if len(args) > 1:
+            self._timeout(args[1])
+        if verb == "hop-wait":
+            self.current.hop_message = True
+
     def _directive(self, number: int, words: list[str]) -> None:
         assert self.current is not None
         if not words or words[0] not in DIRECTIVES:
@@ -315,6 +370,8 @@ class _Parser:
                     raise ValueError(f"'! deliver' account must be one of {', '.join(ACCOUNTS)}")
                 if not all(a.isdigit() for a in args[1:]):
                     raise ValueError("'! deliver ACCOUNT COUNT [SIZE]' takes whole numbers")
+            if verb in ("hop-wait", "hop-none"):
+                self._hop_directive(verb, args)
         except ValueError as exc:
             raise self.error(number, str(exc)) from None
         self.current.steps.append(Directive(number, verb, args))

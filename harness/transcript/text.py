@@ -7,7 +7,8 @@ renders it with the target's variables and the case's captures.
 Forms:
   `$name`, `${name}`    a variable (target variables, or a capture made earlier)
   `$$`                  a literal `$`
-  `${repeat:N:text}`    `text` repeated N times (overlong lines, big payloads)
+  `${repeat:N:text}`    `text` repeated N times (overlong lines, big payloads); in `B:` lines
+                        the escapes below work inside `text` too (many header lines at once)
   `${b64:text}`         base64 of `text`, which may hold `$name` variables and the raw
                         escapes below (`${b64:\0$alice_login\0$alice_password}`)
 and in raw (`B:`) lines only: `\\r \\n \\t \\0 \\\\ \\xHH` escapes, so bare LF, NUL and
@@ -65,7 +66,7 @@ def parse_text(text: str, *, raw: bool) -> list[Piece]:
     while i < len(text):
         ch = text[i]
         if ch == "$":
-            piece, i = _parse_dollar(text, i)
+            piece, i = _parse_dollar(text, i, raw)
             if isinstance(piece, Literal):
                 buf += piece.data
             else:
@@ -112,7 +113,7 @@ def render(pieces: list[Piece], variables: Mapping[str, str]) -> bytes:
     return bytes(out)
 
 
-def _parse_dollar(text: str, i: int) -> tuple[Piece, int]:
+def _parse_dollar(text: str, i: int, raw: bool) -> tuple[Piece, int]:
     nxt = text[i + 1 : i + 2]
     if nxt == "$":
         return Literal(b"$"), i + 2
@@ -122,7 +123,7 @@ def _parse_dollar(text: str, i: int) -> tuple[Piece, int]:
             raise TextError(f"unterminated '${{' at column {i + 1}")
         inner = text[i + 2 : end]
         if inner.startswith("repeat:"):
-            return _parse_repeat(inner), end + 1
+            return _parse_repeat(inner, raw), end + 1
         if inner.startswith("b64:"):
             nested = parse_text(inner[len("b64:") :], raw=True)
             if any(isinstance(p, Base64) for p in nested):
@@ -137,14 +138,27 @@ def _parse_dollar(text: str, i: int) -> tuple[Piece, int]:
     return Variable(match.group()), match.end()
 
 
-def _parse_repeat(inner: str) -> Repeat:
+def _parse_repeat(inner: str, raw: bool) -> Repeat:
     count_text, sep, data = inner[len("repeat:") :].partition(":")
     if not sep or not count_text.isdigit():
         raise TextError(f"'${{{inner}}}': expected ${{repeat:N:text}} with N a whole number")
     count = int(count_text)
     if count > MAX_REPEAT:
         raise TextError(f"'${{{inner}}}': repeat count above {MAX_REPEAT}")
-    return Repeat(count, data.encode("utf-8"))
+    return Repeat(count, _unescape(data) if raw else data.encode("utf-8"))
+
+
+def _unescape(text: str) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(text):
+        if text[i] == "\\":
+            data, i = _parse_escape(text, i)
+            out += data
+        else:
+            out += text[i].encode("utf-8")
+            i += 1
+    return bytes(out)
 
 
 def _parse_escape(text: str, i: int) -> tuple[bytes, int]:

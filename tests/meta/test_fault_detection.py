@@ -28,16 +28,19 @@ PARALLEL_RUNS: Final = 12  # a run spends ~90% of its time in <SILENT> waits and
 STEP_TIMEOUT: Final = "4"  # seconds; a faulty server that hangs a step costs this, not the default 10
 RUN_TIMEOUT: Final = 600
 PRECONDITION: Final = "@precondition"  # outcome suffix: failed before the case's own steps
-# A fault is named after its protocol ("smtp.rset-ignored"); only the suites of that protocol can see it,
-# so the faults of a protocol whose suites are not in SUITES yet are not run here.
-FAULTS: Final = sorted(name for name in REGISTRY if name.partition(".")[0] in SUITES)
+# The suite that sees a fault, by the fault's prefix: its protocol's ("smtp.rset-ignored"), and for the
+# relay faults (the outgoing queue and its SMTP client) the SMTP suite, whose relay cases watch what the
+# server sends to the harness's capture next hop. Faults of a protocol whose suites are not in SUITES yet
+# are not run here.
+FAULT_SUITES: Final = {"smtp": "smtp", "pop3": "pop3", "relay": "smtp"}
+FAULTS: Final = sorted(name for name in REGISTRY if FAULT_SUITES.get(name.partition(".")[0]) in SUITES)
 
 
 def suites_seeing(fault: str) -> tuple[str, ...]:
     """The suites a fault's run covers: its own protocol's. A defect of protocol P reaches another
     protocol's cases only through their fixtures (a delivery by SMTP), and a fixture that fails is a
     precondition failure, which this test ignores anyway; running them too would only cost time."""
-    return (fault.partition(".")[0],)
+    return (FAULT_SUITES[fault.partition(".")[0]],)
 
 
 def case_suite(case: str) -> str:
