@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from harness.transcript.model import PROTOCOLS
+from reference_server.config import DEFAULT_CONFIG_TOML
 
 TLS_MODES: Final = ("plain", "starttls", "implicit")
 REFERENCE_START_TIMEOUT: Final = 30.0
@@ -349,22 +350,7 @@ def reference_config(relay: RelaySetup) -> str:
         f"{json.dumps(relay.domain)} = {route(relay.capture)}, "
         f"{json.dumps(relay.legacy_domain)} = {route(relay.legacy_capture)}"
     )
-    return f"""\
-domains = ["example.test"]
-
-[server]
-hostname = "mail.example.test"
-
-[[accounts]]
-login = "alice"
-addresses = ["alice@example.test"]
-password = "alicepw"
-
-[[accounts]]
-login = "bob"
-addresses = ["bob@example.test"]
-password = "bobpw"
-
+    relay_section = f"""\
 [relay]
 routes = {{ {routes} }}
 retry_initial = {REFERENCE_RETRY_INITIAL}
@@ -372,6 +358,10 @@ retry_max = {REFERENCE_RETRY_MAX}
 connect_timeout = 5
 command_timeout = 10
 """
+    default, empty_relay = DEFAULT_CONFIG_TOML.rsplit("[relay]\n", 1)
+    if empty_relay.strip() != "routes = {}":
+        raise TargetError("the embedded default configuration no longer ends with an empty [relay] section")
+    return default + relay_section
 
 
 def _harness_tls(server_mode: str) -> str:
