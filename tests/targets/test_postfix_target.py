@@ -9,6 +9,7 @@ runs as root, that is a failure instead: CI must always exercise the target.
 
 from __future__ import annotations
 
+import email.utils
 import os
 import shutil
 import smtplib
@@ -17,17 +18,20 @@ import ssl
 import subprocess
 import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import pytest
+import tomli_w
 
 from harness.targets import external_target
+from tests.reference_server.queue.queue_support import ROOT, ServeProcess, free_ports, run_queue_cli
 
 TARGET_DIR: Final = Path(__file__).resolve().parents[2] / "targets" / "postfix"
 START: Final = TARGET_DIR / "start"
@@ -46,6 +50,7 @@ SERVER_NAME: Final = "mail.example.test"
 DOMAIN: Final = "example.test"
 ACCOUNTS: Final = {"alice": "alicepw", "bob": "bobpw"}
 CLIENT_NAME: Final = "client.mailconform.test"
+EXAMPLES: Final = ROOT / "docs" / "examples"
 
 # One instance per run, not one per xdist worker: tox runs with --dist loadgroup.
 pytestmark = pytest.mark.xdist_group("postfix-target")
@@ -340,3 +345,58 @@ def test_start_again_restarts_in_place(postfix: PostfixInstance) -> None:
     finally:
         client.close()
     assert code == 220
+
+
+def _crepes_config(work: Path, next_hop_port: int) -> tuple[Path, int]:
+    """docs/examples/crepes.fr.toml with fresh ports and mail root, and example.test routed to Postfix."""
+    data: dict[str, Any] = tomllib.loads((EXAMPLES / "crepes.fr.toml").read_text())
+    data["server"]["mail_root"] = str(work / "crepes.fr")
+    ports = dict(zip(("smtp", "submission", "pop3"), free_ports(3), strict=True))
+    for listener in data["listeners"]:
+        listener["port"] = ports[listener["protocol"]]
+    data["relay"]["routes"] = {DOMAIN: f"127.0.0.1:{next_hop_port}"}
+    path = work / "crepes.fr.toml"
+    path.write_text(tomli_w.dumps(data))
+    return path, ports["submission"]
+
+
+def test_reference_server_relays_alice_to_bob_through_postfix(postfix: PostfixInstance, tmp_path: Path) -> None:
+    """Alice's server is a reference instance; Bob's is Postfix, which delivers to its Maildir.
+
+    The reference queue relays over loopback to Postfix's port 25 stand-in, so Postfix's own
+    delivery (virtual(8) into Bob's Maildir) is the proof the hand-over worked.
+    """
+    config, submission_port = _crepes_config(tmp_path, postfix.smtp_port)
+    crepes = ServeProcess(config, tmp_path, "crepes.fr")
+    crepes.start()
+    token = f"mailconform-relay-{os.getpid()}-{time.monotonic_ns()}"
+    sent = (
+        f"From: Alice <alice@crepes.fr>\r\nTo: Bob <bob@{DOMAIN}>\r\nSubject: {token}\r\n"
+        f"Date: {email.utils.formatdate(localtime=True)}\r\n"
+        f"Message-ID: {email.utils.make_msgid(domain='crepes.fr')}\r\n\r\n"
+        "Rendez-vous at noon.\r\n.A line that starts with a dot.\r\n"
+    ).encode()
+    try:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the reference server makes a self-signed certificate at start
+        with smtplib.SMTP("127.0.0.1", submission_port, local_hostname="alice-laptop.crepes.fr", timeout=10) as smtp:
+            smtp.starttls(context=context)
+            smtp.login("alice", "alicepw")
+            assert smtp.sendmail("alice@crepes.fr", [f"bob@{DOMAIN}"], sent) == {}
+        data = _wait_for_message(postfix.maildir("bob"), token)
+        queue = run_queue_cli("--config", str(config))
+    finally:
+        crepes.stop()
+
+    stored = BytesParser(policy=policy.default).parsebytes(data)
+    received = stored.get_all("Received") or []
+    # RFC 5321 §4.4: each server adds its Received: at the top, so Postfix's hop comes first.
+    assert len(received) >= 2, received
+    assert f"by {SERVER_NAME}" in received[0] and "from mail.crepes.fr" in received[0]
+    assert "by mail.crepes.fr" in received[1] and "from alice-laptop.crepes.fr" in received[1]
+    assert stored["Return-Path"] == "<alice@crepes.fr>"  # the reverse-path survived the relay
+    # Maildir files end lines with LF (Postfix's local convention); the dot line is intact,
+    # so it was stuffed once by the relay client and unstuffed once by Postfix.
+    assert data.endswith(sent.split(b"\r\n\r\n", 1)[1].replace(b"\r\n", b"\n"))
+    assert queue.returncode == 0 and queue.stdout == "The queue is empty.\n"
