@@ -57,6 +57,25 @@ def check_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def select_suites(requested: str | None, external: Sequence[str]) -> list[str]:
+    """`--suite a,b` as given; else the suites the external endpoints can run; else all.
+
+    The MIME suite sends through SMTP and reads back over POP3, so an external run needs both.
+    """
+    if requested:
+        suites = [s.strip() for s in requested.split(",") if s.strip()]
+        unknown = [s for s in suites if s not in SUITE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown suite {unknown[0]!r}; known: {', '.join(SUITE_NAMES)}")
+        return suites
+    if external:
+        suites = sorted({ENDPOINT_SUITES[p] for p in external})
+        if "pop3" in external and {"smtp", "submission"} & set(external):
+            suites.append("mime")
+        return suites
+    return list(SUITE_NAMES)
+
+
 def check_main(argv: Sequence[str]) -> int:
     args_list = list(argv)
     extra: list[str] = []
@@ -65,19 +84,11 @@ def check_main(argv: Sequence[str]) -> int:
         args_list, extra = args_list[:cut], args_list[cut + 1 :]
     args = check_parser().parse_args(args_list)
     external = [p for p in ("smtp", "submission", "pop3", "imap") if getattr(args, p)]
-    if args.suite:
-        suites = [s.strip() for s in args.suite.split(",") if s.strip()]
-        unknown = [s for s in suites if s not in SUITE_NAMES]
-        if unknown:
-            print(
-                f"mailconform check: unknown suite {unknown[0]!r}; known: {', '.join(SUITE_NAMES)}",
-                file=sys.stderr,
-            )
-            return 2
-    elif external:
-        suites = sorted({ENDPOINT_SUITES[p] for p in external})
-    else:
-        suites = list(SUITE_NAMES)
+    try:
+        suites = select_suites(args.suite, external)
+    except ValueError as exc:
+        print(f"mailconform check: {exc}", file=sys.stderr)
+        return 2
     paths = [str(SUITES / s) for s in suites if (SUITES / s).is_dir()]
     if not paths:
         print(f"mailconform check: no suites to run among {', '.join(suites)}", file=sys.stderr)

@@ -21,6 +21,8 @@ from harness.drivers.imap import ImapDriver
 from harness.drivers.pop3 import Pop3Driver
 from harness.drivers.smtp import SmtpDriver
 from harness.expect.hop import judge_hop_line
+from harness.mime.corpus import CorpusMessage, build_corpus
+from harness.mime.transparency import compare_stored, stuff_dots
 from harness.nexthop.record import HopMessage, HopRecorder
 from harness.readers.errors import ReplyFramingError
 from harness.session import Connection, SessionError, SessionLog, client_tls_context
@@ -114,6 +116,7 @@ class CaseRunner:
         self.tls_context = client_tls_context(self.target.ca_file, self.target.verify_tls)
         self._timeout_set = False  # a `! timeout` also sets how long <SILENT> listens
         self._pending_literal: bytes | None = None  # an IMAP literal awaiting its continuation
+        self._corpus: dict[str, CorpusMessage] | None = None  # built on first use, for `! send-corpus`
 
     def run(self) -> CaseResult:
         started = time.monotonic()
@@ -337,6 +340,10 @@ class CaseRunner:
             self._timeout_set = True
         elif verb == "deliver":
             self._deliver(step)
+        elif verb == "send-corpus":
+            self._send_corpus(opened, step)
+        elif verb == "stored-intact":
+            self._stored_intact(step)
 
     def _deliver(self, step: Directive) -> None:
         from harness.deliver import DeliveryFailed, deliver_messages
@@ -356,6 +363,57 @@ class CaseRunner:
                 str(exc),
                 f"fixture delivery failed: {exc}",
             )
+
+    # -- the MIME corpus ----------------------------------------------------------------------
+
+    def _corpus_message(self, shape: str) -> CorpusMessage:
+        """The corpus as this target's accounts send it, tagged with the case run ($case) so the
+        copy read back cannot be another case's."""
+        if self._corpus is None:
+            accounts = self.target.accounts
+            corpus = build_corpus(
+                self.target.domain, accounts["alice"].address, accounts["bob"].address, tag=self.variables["case"]
+            )
+            self._corpus = {message.name: message for message in corpus}
+        return self._corpus[shape]
+
+    def _send_corpus(self, opened: _Open, step: Directive) -> None:
+        """The message as mail data: dot-stuffed (RFC 5321 §4.5.2), then <CRLF>.<CRLF> (§4.1.1.4)."""
+        message = self._corpus_message(step.args[0])
+        data = stuff_dots(message.transmitted) + b".\r\n"
+        opened.connection.send(data)
+
+    def _stored_intact(self, step: Directive) -> None:
+        from harness.retrieve import RetrievalFailed, find_message
+
+        message = self._corpus_message(step.args[0])
+        message_id = f"<{message.name}.{self.variables['case']}@{self.target.domain}>"
+        role = "bob"
+        try:
+            found = find_message(self.target, role, message_id, self.log, self.timeout, self.tls_context)
+        except RetrievalFailed as exc:
+            # Reading the mailbox is how the check sees the stored copy, not the clause it checks.
+            self._fail_precondition(
+                step.line, _describe(step), f"{role}'s maildrop read over POP3", str(exc), f"retrieval failed: {exc}"
+            )
+            return
+        if found is None:
+            self._fail(
+                step.line,
+                _describe(step),
+                f"a message with Message-ID {message_id} in {role}'s maildrop",
+                f"none among the newest messages after {self.timeout:g} s",
+                f"the message accepted with 250 is not in {role}'s maildrop",
+            )
+            return
+        verdict = compare_stored(found.data, message.transmitted)
+        self.log.note(
+            "retrieve",
+            f"message {found.number} of {found.maildrop_size} is {message_id}; trace fields above it:"
+            f" {', '.join(verdict.trace) or 'none'}",
+        )
+        if not verdict.intact:
+            self._fail(step.line, _describe(step), verdict.expected, verdict.received, verdict.difference)
 
     # -- the capture next hop ------------------------------------------------------------------
 
@@ -481,6 +539,8 @@ def missing_endpoints(case: Case, target: Target) -> list[str]:
     an MTA alone it is skipped with that reason rather than failed.
     """
     used = {case.protocol} | {s.protocol for s in case.steps if isinstance(s, UseConnection) and s.protocol}
+    if any(isinstance(s, Directive) and s.verb == "stored-intact" for s in case.steps):
+        used.add("pop3")  # the stored copy is read back over POP3
     return sorted(p for p in used if p not in target.endpoints and p != case.protocol)
 
 

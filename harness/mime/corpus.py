@@ -62,6 +62,7 @@ class _Context:
     sender: str
     recipient: str
     rng: random.Random
+    tag: str
 
     def boundary(self, n: int) -> str:
         """Distinct per message and part; no boundary is a prefix of another (RFC 2046 §5.1.1)."""
@@ -75,7 +76,7 @@ def _envelope(ctx: _Context, subject: str, policy: _Policy = ASCII_POLICY) -> MI
     msg["To"] = ctx.recipient
     msg["Subject"] = subject
     msg["Date"] = DATE
-    msg["Message-ID"] = f"<{ctx.name}.corpus@{ctx.domain}>"
+    msg["Message-ID"] = f"<{ctx.name}.{ctx.tag}@{ctx.domain}>"
     msg["MIME-Version"] = "1.0"
     return msg
 
@@ -193,7 +194,7 @@ def _encoded_words(ctx: _Context) -> MIMEPart:
     msg.set_raw("To", f"{b_name} <{ctx.recipient}>")
     msg.set_raw("Subject", f"{b_word} {q_word}")
     msg["Date"] = DATE
-    msg["Message-ID"] = f"<{ctx.name}.corpus@{ctx.domain}>"
+    msg["Message-ID"] = f"<{ctx.name}.{ctx.tag}@{ctx.domain}>"
     msg["MIME-Version"] = "1.0"
     msg.set_content("The Subject and the display names are RFC 2047 encoded-words (B and Q).\n", cte="7bit")
     return msg
@@ -289,15 +290,20 @@ SHAPES: Final[tuple[_Shape, ...]] = (
 )
 
 
-def build_corpus(domain: str, sender: str, recipient: str) -> list[CorpusMessage]:
+def build_corpus(domain: str, sender: str, recipient: str, tag: str = "corpus") -> list[CorpusMessage]:
     """One message per shape, From `sender` To `recipient`; Message-IDs and Content-IDs end in `@domain`.
 
+    The Message-ID is `<shape.tag@domain>`: a suite passes a tag of its own per case run, so the
+    copy it reads back from a shared mailbox is the one that case sent.
     Raises ValueError naming the argument when one would make the corpus itself malformed.
     """
     _check_arguments(domain, sender, recipient)
+    if not _DOT_ATOM.fullmatch(tag):
+        raise ValueError(f"corpus tag {tag!r} is not an ASCII dot-atom (RFC 5322 §3.6.4 id-left)")
     corpus: list[CorpusMessage] = []
     for shape in SHAPES:
-        ctx = _Context(shape.name, domain, sender, recipient, random.Random(f"mailconform-corpus/{shape.name}"))
+        rng = random.Random(f"mailconform-corpus/{shape.name}")
+        ctx = _Context(shape.name, domain, sender, recipient, rng, tag)
         message = shape.build(ctx)
         data = message.as_bytes(policy=message.policy)
         if not shape.final_crlf:

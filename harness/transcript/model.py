@@ -131,6 +131,8 @@ DIRECTIVES: dict[str, tuple[int, int]] = {
     "deliver": (2, 3),  # deliver <account> <count> [size]: messages via the target's SMTP
     "hop-wait": (1, 2),  # hop-wait <address>[|<address>...] [seconds]: the next hop accepted a message for it
     "hop-none": (2, 2),  # hop-none <address>[|<address>...] <seconds>: no message for it reaches the next hop
+    "send-corpus": (1, 1),  # send-corpus <shape>: a harness.mime corpus message as mail data, then <CRLF>.<CRLF>
+    "stored-intact": (1, 1),  # stored-intact <shape>: bob's copy, read over POP3, is the message sent
 }
 """Directive name -> (minimum, maximum) argument count."""
 

@@ -17,6 +17,7 @@ from typing import Final
 from harness.expect.imap import parse_imap_group
 from harness.expect.pop3 import parse_pop3_expectation
 from harness.expect.smtp import parse_smtp_expectation
+from harness.mime.corpus import SHAPES
 from harness.patterns import PatternError, compile_pattern
 from harness.transcript.model import (
     DIRECTIVES,
@@ -75,6 +76,8 @@ SPECIAL_EXPECT: Final = {"<EOF>": ExpectClose, "<SILENT>": ExpectSilence}
 HOP_PREFIXES: Final = (("H!:", "H", True), ("H:", "H", False), ("D!:", "D", True), ("D:", "D", False))
 PIPELINED_SUFFIX: Final = " (pipelined)"
 MAIN_CONNECTION: Final = "main"  # the connection a case starts on (harness.runner opens it)
+CORPUS_STEPS: Final = ("send-corpus", "stored-intact")
+CORPUS_SHAPES: Final = {shape.name: shape for shape in SHAPES}
 MISSING_SPEC: Final = "missing 'spec: RFC<number> §<section> <title>' header"
 
 
@@ -372,9 +375,24 @@ class _Parser:
                     raise ValueError("'! deliver ACCOUNT COUNT [SIZE]' takes whole numbers")
             if verb in ("hop-wait", "hop-none"):
                 self._hop_directive(verb, args)
+            if verb in CORPUS_STEPS:
+                self._corpus_directive(verb, args[0])
         except ValueError as exc:
             raise self.error(number, str(exc)) from None
         self.current.steps.append(Directive(number, verb, args))
+
+    def _corpus_directive(self, verb: str, shape: str) -> None:
+        """`! send-corpus SHAPE` on an SMTP connection after DATA's 354; `! stored-intact SHAPE` after it."""
+        assert self.current is not None
+        if shape not in CORPUS_SHAPES:
+            raise ValueError(f"'! {verb}': no corpus message {shape!r}; the shapes are {', '.join(CORPUS_SHAPES)}")
+        if verb == "send-corpus" and self._connection_protocol() not in ("smtp", "submission"):
+            raise ValueError("'! send-corpus' sends mail data: it runs on an smtp or submission connection")
+        if verb == "stored-intact" and not any(
+            isinstance(step, Directive) and step.verb == "send-corpus" and step.args == (shape,)
+            for step in self.current.steps
+        ):
+            raise ValueError(f"'! stored-intact {shape}' needs an earlier '! send-corpus {shape}' in the case")
 
     def _use_connection(self, number: int, words: list[str]) -> None:
         assert self.current is not None
@@ -457,6 +475,7 @@ class _Parser:
         if account not in ACCOUNTS:
             raise self.error(case.line, f"'as' must be one of {', '.join(ACCOUNTS)}")
         requires = _words(self.header.get("requires", ("", 0))[0]) + _words(opts.get("requires", ""))
+        self._check_corpus_requirements(case, requires)
         self.cases.append(
             Case(
                 slug=case.slug,
@@ -477,6 +496,28 @@ class _Parser:
             )
         )
         self.current = None
+
+    def _check_corpus_requirements(self, case: _CaseBuilder, requires: list[str]) -> None:
+        """A client must not send 8-bit data or UTF-8 header fields to a server that did not ask for them.
+
+        RFC 6152 §3 and RFC 6531 §3.2: so a case sending such a corpus message must require the
+        extension, and is skipped on a server without it instead of sending what it may not.
+        """
+        offered = {word.upper() for word in requires}
+        for step in case.steps:
+            if not (isinstance(step, Directive) and step.verb == "send-corpus"):
+                continue
+            shape = CORPUS_SHAPES[step.args[0]]
+            for needed, extension, clause in (
+                (shape.needs_8bitmime, "8BITMIME", "RFC 6152 §3"),
+                (shape.needs_smtputf8, "SMTPUTF8", "RFC 6531 §3.2"),
+            ):
+                if needed and extension not in offered:
+                    raise self.error(
+                        step.line,
+                        f"corpus message {shape.name!r} may go only to a server announcing {extension}"
+                        f" ({clause}): add requires={extension} to the case",
+                    )
 
     def _file_citation(self) -> tuple[Citation, str]:
         if "spec" not in self.header:

@@ -94,6 +94,15 @@ def test_parameters_reach_the_messages() -> None:
         assert msg["Date"] is not None
 
 
+def test_tag_makes_the_message_ids_of_one_case_run_its_own() -> None:
+    tagged = {m.name: m for m in build_corpus(DOMAIN, SENDER, RECIPIENT, tag="c0123456789")}
+    for name, message in tagged.items():
+        assert str(parsed(message)["Message-ID"]) == f"<{name}.c0123456789@{DOMAIN}>"
+        assert str(parsed(CORPUS[name])["Message-ID"]) == f"<{name}.corpus@{DOMAIN}>"  # the default tag
+    with pytest.raises(ValueError, match=r"^corpus tag 'a b' "):
+        build_corpus(DOMAIN, SENDER, RECIPIENT, tag="a b")
+
+
 def test_bytes_are_stable_within_and_across_processes() -> None:
     again = {m.name: m.data for m in build_corpus(DOMAIN, SENDER, RECIPIENT)}
     assert again == {name: m.data for name, m in CORPUS.items()}
