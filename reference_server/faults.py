@@ -710,7 +710,42 @@ _FAULTS: Final[tuple[Fault, ...]] = (
     ),
 )
 
-REGISTRY: Final[Mapping[str, Fault]] = MappingProxyType({fault.name: fault for fault in _FAULTS})
+# Storage transparency: the message stored is not the message accepted. Seen by the MIME suite,
+# which reads each corpus message back over POP3.
+_MIME_FAULTS: Final[tuple[Fault, ...]] = (
+    Fault(
+        "mime.trailing-whitespace-stripped",
+        "RFC 5321",
+        "4.5.2",
+        "white space at the end of a line is removed before the message is stored",
+    ),
+    Fault(
+        "mime.long-lines-rewrapped",
+        "RFC 5321",
+        "4.5.3.1.6",
+        "lines longer than 78 octets are broken into 78-octet lines before the message is stored",
+    ),
+    Fault(
+        "mime.header-fields-unfolded",
+        "RFC 5321",
+        "4.5.2",
+        "folded header fields are stored unfolded, each on one line",
+    ),
+    Fault(
+        "mime.footer-appended",
+        "RFC 5321",
+        "4.5.2",
+        'a footer ("Scanned for viruses") is appended to the end of every message stored',
+    ),
+    Fault(
+        "mime.eighth-bit-cleared",
+        "RFC 6152",
+        "3",
+        "octets of an 8BITMIME message are stored with their high-order bit cleared",
+    ),
+)
+
+REGISTRY: Final[Mapping[str, Fault]] = MappingProxyType({fault.name: fault for fault in (*_FAULTS, *_MIME_FAULTS)})
 
 
 @dataclass(frozen=True)

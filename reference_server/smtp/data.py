@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from reference_server.faults import NO_FAULTS, Faults
+from reference_server.smtp.transforms import StoreTransform
 
 TEXT_LINE_MAX: Final = 1000  # RFC 5321 §4.5.3.1.6: text line incl. CRLF, not counting the stuffed dot
 
@@ -75,6 +76,7 @@ class DotDecoder:
         self._unstuffed_dot_ends = faults.on("smtp.unstuff-before-end-check")
         self._line_limit_slack = 1 if faults.on("smtp.text-line-limit-exclusive") else 0
         self._check_resent = faults.on("smtp.resent-fields-checked")
+        self._transform = StoreTransform(faults)
         self._in_header = True
         self._resent: set[bytes] = set()
         self._tail = b""  # unterminated last line, kept until its LF arrives
@@ -109,6 +111,8 @@ class DotDecoder:
         if end >= 0:
             self._done = True
             out = self._take_lines(buf[:end])
+            if self._transform.active and not self.rejected:
+                out += self._transform.finish()
             return Decoded(out, True, buf[end + end_length :])
         cut = buf.rfind(b"\n") + 1
         out = self._take_lines(buf[:cut])
@@ -189,7 +193,7 @@ class DotDecoder:
         self.size += len(body)
         if self._policy.max_size is not None and self.size > self._policy.max_size:
             self.defects.add(Defect.TOO_BIG)
-        return b"" if self.rejected else body
+        return b"" if self.rejected else self._transform.feed(body)
 
     def _note_resent_fields(self, body: bytes) -> None:
         """Fault smtp.resent-fields-checked: a Resent- block must have Resent-From and Resent-Date."""
