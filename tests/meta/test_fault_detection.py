@@ -23,16 +23,17 @@ import pytest
 from reference_server.faults import REGISTRY, Fault
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-SUITES: Final = ("smtp", "pop3")
+SUITES: Final = ("smtp", "pop3", "mime")
 PARALLEL_RUNS: Final = 12  # a run spends ~90% of its time in <SILENT> waits and timeouts, not on the 2 cores
 STEP_TIMEOUT: Final = "4"  # seconds; a faulty server that hangs a step costs this, not the default 10
 RUN_TIMEOUT: Final = 600
 PRECONDITION: Final = "@precondition"  # outcome suffix: failed before the case's own steps
 # The suite that sees a fault, by the fault's prefix: its protocol's ("smtp.rset-ignored"), and for the
 # relay faults (the outgoing queue and its SMTP client) the SMTP suite, whose relay cases watch what the
-# server sends to the harness's capture next hop. Faults of a protocol whose suites are not in SUITES yet
+# server sends to the harness's capture next hop; for the storage transparency faults (mime.*) the MIME
+# suite, which reads each message back. Faults of a protocol whose suites are not in SUITES yet
 # are not run here.
-FAULT_SUITES: Final = {"smtp": "smtp", "pop3": "pop3", "relay": "smtp"}
+FAULT_SUITES: Final = {"smtp": "smtp", "pop3": "pop3", "relay": "smtp", "mime": "mime"}
 FAULTS: Final = sorted(name for name in REGISTRY if FAULT_SUITES.get(name.partition(".")[0]) in SUITES)
 
 
