@@ -32,7 +32,9 @@ from reference_server.useragent.errors import UsageError
 
 # Every body part is 7-bit (quoted-printable or base64 where needed), so the message passes
 # any relay, with or without 8BITMIME (RFC 6152), unchanged. CRLF line ends, as on the wire.
-POLICY: Final = email.policy.SMTP.clone(cte_type="7bit")
+# Fold at 76, not the policy's 78: RFC 2047 §2 limits a line holding an encoded-word to 76
+# characters, and a long non-ASCII Subject is all encoded-words.
+POLICY: Final = email.policy.SMTP.clone(cte_type="7bit", max_line_length=76)
 DEFAULT_CONTENT_TYPE: Final = "application/octet-stream"
 _ADDRESS_ERRORS: Final = (email.errors.HeaderParseError, IndexError, ValueError, TypeError)
 

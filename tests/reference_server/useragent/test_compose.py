@@ -14,6 +14,7 @@ from email.parser import BytesParser
 
 import pytest
 
+from harness.mime import lint_message
 from reference_server.useragent.compose import (
     Attachment,
     Draft,
@@ -110,6 +111,15 @@ def test_non_ascii_subject_is_encoded_and_decodes_back() -> None:
     assert b"=?utf-8?" in headers
     assert all(len(line) <= 78 for line in headers.split(b"\r\n"))  # RFC 5322 §2.1.1 SHOULD
     assert parsed(d)["Subject"] == subject
+
+
+def test_composed_messages_pass_the_linter() -> None:
+    """Long non-ASCII subjects and display names fold into encoded-words within RFC 2047 §2's
+    limits (75 characters a word, 76 a line), which the 78 of the policy's default would break."""
+    for subject in ("Grüße aus Köln — ça va ? " + "long " * 20, "日本語のテキストです。" * 8, "Ünïcödé " * 30):
+        d = draft(subject=subject, sender="Jörg Müller-Lüdenscheidt <alice@example.test>")
+        report = lint_message(as_bytes(compose(d, now=FIXED_NOW)))
+        assert [str(finding) for finding in report.findings] == [], subject
 
 
 def test_non_ascii_body_is_seven_bit_on_the_wire() -> None:
