@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Final
 
+from harness.connect import connect
 from harness.drivers.base import SetupContext, SetupFailed
 from harness.readers.errors import ReplyFramingError
 from harness.runner import make_driver
-from harness.session import Connection, SessionError, SessionLog, client_tls_context
+from harness.session import SessionError, SessionLog, client_tls_context
 from harness.targets import Target
 
 DISCOVERY_TIMEOUT: Final = 10.0
@@ -34,16 +35,8 @@ def discover(target: Target, protocol: str) -> frozenset[str]:
     log = SessionLog()
     timeout = max(DISCOVERY_TIMEOUT, target.step_timeout)
     try:
-        conn = Connection(
-            "discover",
-            endpoint.host,
-            endpoint.port,
-            log,
-            implicit_tls=endpoint.tls == "implicit",
-            tls_context=client_tls_context(target.ca_file, target.verify_tls),
-            server_name=target.server_name,
-            connect_timeout=timeout,
-        )
+        tls = client_tls_context(target.ca_file, target.verify_tls)
+        conn = connect(target, endpoint, "discover", log, tls, timeout)
         try:
             found = set(
                 driver.discover(

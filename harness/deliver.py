@@ -11,10 +11,11 @@ import ssl
 import time
 from typing import Final
 
+from harness.connect import connect
 from harness.drivers.base import SetupContext, SetupFailed
 from harness.drivers.smtp import SmtpDriver, render_reply
 from harness.readers.errors import ReplyFramingError
-from harness.session import Connection, SessionError, SessionLog
+from harness.session import SessionError, SessionLog
 from harness.targets import Target
 
 FILLER: Final = b"The quick brown fox jumps over the lazy dog, again and again and again.\r\n"
@@ -51,16 +52,7 @@ def deliver_messages(
     reader = driver.new_reader()
     recipient = target.accounts[role].address
     try:
-        conn = Connection(
-            "fixture",
-            endpoint.host,
-            endpoint.port,
-            log,
-            implicit_tls=endpoint.tls == "implicit",
-            tls_context=tls,
-            server_name=target.server_name,
-            connect_timeout=timeout,
-        )
+        conn = connect(target, endpoint, "fixture", log, tls, timeout)
         state = "authenticated" if protocol == "submission" else "greeted"
         driver.setup(conn, reader, state, SetupContext(endpoint, target.accounts["alice"], target.client_name, timeout))
         for index in range(1, count + 1):

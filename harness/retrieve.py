@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Final
 
+from harness.connect import connect
 from harness.drivers.base import SetupContext, SetupFailed
 from harness.drivers.pop3 import Pop3Driver, render_reply
 from harness.readers.errors import ReplyFramingError
@@ -58,16 +59,7 @@ def _search_once(
     reader = driver.new_reader()
     wanted = f"message-id: {message_id}".lower().encode()
     try:
-        conn = Connection(
-            "retrieve",
-            endpoint.host,
-            endpoint.port,
-            log,
-            implicit_tls=endpoint.tls == "implicit",
-            tls_context=tls,
-            server_name=target.server_name,
-            connect_timeout=timeout,
-        )
+        conn = connect(target, endpoint, "retrieve", log, tls, timeout)
         try:
             context = SetupContext(endpoint, target.accounts[role], target.client_name, timeout)
             driver.setup(conn, reader, "authenticated", context)

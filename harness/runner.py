@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from harness.connect import connect
 from harness.drivers.base import Driver, SetupContext, SetupFailed
 from harness.drivers.imap import ImapDriver
 from harness.drivers.pop3 import Pop3Driver
@@ -162,16 +163,7 @@ class CaseRunner:
         driver = make_driver(protocol)
         reader = driver.new_reader()
         try:
-            connection = Connection(
-                name,
-                endpoint.host,
-                endpoint.port,
-                self.log,
-                implicit_tls=endpoint.tls == "implicit",
-                tls_context=self.tls_context,
-                server_name=self.target.server_name,
-                connect_timeout=self.timeout,
-            )
+            connection = connect(self.target, endpoint, name, self.log, self.tls_context, self.timeout)
         except SessionError as exc:  # refused, or implicit TLS that failed its handshake
             self._fail(line, f"connect {name}", f"a {protocol} connection", str(exc), str(exc))
         self.connections[name] = _Open(connection, driver, reader, protocol, state, account)
