@@ -155,6 +155,7 @@ class SmtpConfig:
     auth_requires_tls: bool = True
     vrfy: str = "answer"  # "answer" | "refuse"
     expn: str = "answer"  # "answer" | "refuse"
+    eight_bit_mime: bool = True  # false: a 7bit-only server (no 8BITMIME, BINARYMIME, SMTPUTF8)
 
 
 @dataclass(frozen=True)
@@ -452,6 +453,7 @@ def _smtp(table: _Table) -> SmtpConfig:
         auth_requires_tls=table.boolean("auth_requires_tls", True),
         vrfy=table.choice("vrfy", "answer", ("answer", "refuse")),
         expn=table.choice("expn", "answer", ("answer", "refuse")),
+        eight_bit_mime=table.boolean("eight_bit_mime", True),
     )
     table.finish()
     return config

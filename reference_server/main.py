@@ -114,6 +114,7 @@ class ReferenceServer:
             auth_requires_tls=config.smtp.auth_requires_tls,
             vrfy=config.smtp.vrfy,
             expn=config.smtp.expn,
+            eight_bit_mime=config.smtp.eight_bit_mime,
             max_bad_commands=config.limits.max_bad_commands,
             relay_route=self.router.has_route if self.queue is not None and self.router.enabled else None,
             max_received=config.relay.max_received,

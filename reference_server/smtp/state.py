@@ -54,6 +54,10 @@ from reference_server.smtp.replies import Reply
 RECIPIENTS_MIN: Final = 100  # RFC 5321 §4.5.3.1.8: buffering fewer recipients violates the spec
 RECIPIENTS_TABLE_TOO_SMALL: Final = 50  # fault smtp.recipients-buffer-too-small
 LINE_READ_MAX: Final = COMMAND_LINE_MAX + MAIL_LINE_EXTRA  # longest command line any verb may use
+# A 7bit-only server (config [smtp] eight_bit_mime = false) offers none of these: SMTPUTF8 needs
+# 8BITMIME (RFC 6531 §3.1 item 8), BINARYMIME goes beyond it (RFC 3030 §3).
+EIGHT_BIT_KEYWORDS: Final = frozenset({"8BITMIME", "BINARYMIME", "SMTPUTF8"})
+EIGHT_BIT_PARAMETERS: Final = frozenset({"BODY", "SMTPUTF8"})
 RECEIVED_MAX_DEFAULT: Final = 100  # RFC 5321 §6.3: a loop threshold of "at least 100 Received entries"
 
 S550_NO_ROUTE: Final = replies.reply(550, "5.4.4", "Unable to route to that domain")  # RFC 3463 X.4.4
@@ -260,6 +264,7 @@ class SessionSettings:
     auth_requires_tls: bool = True
     vrfy: str = "answer"  # "answer" | "refuse"
     expn: str = "answer"  # "answer" | "refuse"
+    eight_bit_mime: bool = True  # False: 7bit only; BODY= and SMTPUTF8 are unknown parameters
     max_bad_commands: int = 20
     # Relaying for authenticated clients: None = off, else "is there a route to this domain?"
     # (a pure answer from configuration; DNS, if any, is asked only when the queue delivers).
@@ -543,6 +548,8 @@ class SmtpSession:
         keywords = ["PIPELINING", f"SIZE {size}", "8BITMIME", "BINARYMIME", "CHUNKING", "SMTPUTF8"]
         if not self.tls_active and self._faults.on("smtp.8bitmime-only-after-tls"):
             keywords.remove("8BITMIME")
+        if not self.settings.eight_bit_mime:
+            keywords = [k for k in keywords if k not in EIGHT_BIT_KEYWORDS]
         keywords.append("ENHANCEDSTATUSCODES")
         if self.settings.expn == "answer":
             keywords.append("EXPN")  # §3.5.2: if EXPN is supported it MUST be listed
@@ -586,6 +593,8 @@ class SmtpSession:
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))  # no extensions without EHLO
         if self._faults.on("smtp.size-parameter-refused") and any(p.keyword == "SIZE" for p in params):
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))
+        if not self.settings.eight_bit_mime and any(p.keyword in EIGHT_BIT_PARAMETERS for p in params):
+            return Outcome((replies.S555_UNKNOWN_PARAMETER,))  # §4.1.1.11: parameters of extensions not offered
         try:
             options = mail_options(params)
         except UnknownParameterError:

@@ -115,6 +115,7 @@ def test_full_configuration(tmp_path: Path) -> None:
             auth_requires_tls = false
             vrfy = "refuse"
             expn = "refuse"
+            eight_bit_mime = false
 
             [relay]
             routes = {{ "example.com" = "127.0.0.1:2526", "example.edu" = "[::1]:25" }}
@@ -134,6 +135,7 @@ def test_full_configuration(tmp_path: Path) -> None:
     assert config.limits.max_message_size == 0 and config.limits.command_timeout == 2.5
     assert config.tls.cert_file == tmp_path / "cert.pem"
     assert config.smtp.bare_lf == "accept" and not config.smtp.auth_requires_tls
+    assert not config.smtp.eight_bit_mime
     assert config.relay_routes == {"example.com": ("127.0.0.1", 2526), "example.edu": ("::1", 25)}
     directory = config.directory()
     assert directory.postmaster is not None and directory.postmaster.login == "carol"

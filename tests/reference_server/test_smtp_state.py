@@ -441,6 +441,21 @@ def test_vrfy_and_expn_refused_by_configuration() -> None:
     assert "EXPN" in ehlo_keywords(new_session())
 
 
+def test_seven_bit_only_server_offers_no_eight_bit_extension_and_refuses_their_parameters() -> None:
+    """[smtp] eight_bit_mime = false: RFC 6152 §3's server "not including the EHLO keyword value
+    8BITMIME"; SMTPUTF8 needs 8BITMIME (RFC 6531 §3.1 item 8); parameters of extensions not
+    offered get 555 (RFC 5321 §4.1.1.11)."""
+    session = greeted(eight_bit_mime=False)
+    keywords = ehlo_keywords(session)
+    assert not {"8BITMIME", "BINARYMIME", "SMTPUTF8"} & set(keywords)
+    assert {"PIPELINING", "SIZE", "CHUNKING", "ENHANCEDSTATUSCODES"} <= set(keywords)
+    assert code(session, "MAIL FROM:<sender@example.org> BODY=8BITMIME") == 555
+    assert code(session, "MAIL FROM:<sender@example.org> BODY=7BIT") == 555
+    assert code(session, "MAIL FROM:<sender@example.org> SMTPUTF8") == 555
+    assert code(session, "MAIL FROM:<sender@example.org> SIZE=100") == 250
+    assert {"8BITMIME", "BINARYMIME", "SMTPUTF8"} <= set(ehlo_keywords(new_session()))
+
+
 # --- STARTTLS (RFC 3207) --------------------------------------------------------------------------------
 
 
