@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
+import functools
 import itertools
 import logging
 import os
@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import BinaryIO, Final
 
 from reference_server.accounts import Accounts
+from reference_server.lineconn import LineConnection, LineTooLong, Wake, listen
 from reference_server.pop3 import responses
 from reference_server.pop3.maildrop import INBOX, ListingCache, MaildropLocks, open_maildrop
 from reference_server.pop3.parsing import MessageEncoder
@@ -48,7 +49,7 @@ from reference_server.pop3.state import (
     apop_timestamp,
 )
 from reference_server.storage.api import MailStore, StorageError
-from reference_server.tls import HANDSHAKE_TIMEOUT, upgrade_server_side
+from reference_server.tls import upgrade_server_side
 
 log = logging.getLogger(__name__)
 _RWF_NOWAIT: Final[int | None] = getattr(os, "RWF_NOWAIT", None)  # Linux 4.14+; elsewhere always a thread
@@ -67,121 +68,11 @@ LOCK_POLL: Final = 0.02
 FAULTY_READ_BUFFER: Final = 128  # fault pop3.command-line-split-at-128; RFC 2449 §4 requires 255 with CRLF
 
 
-class _Wake(enum.Enum):
-    DATA = "data"
-    EOF = "eof"
-    TIMEOUT = "timeout"
-    SHUTDOWN = "shutdown"
-
-
-class _LineTooLong:
-    """Marker: a command line longer than the limit was dropped."""
-
-
-LINE_TOO_LONG: Final = _LineTooLong()
-
-
-class _Connection(asyncio.Protocol):
-    """Buffers what the client sends and wakes the session task; applies flow control."""
+class _Connection(LineConnection):
+    """The shared line connection, plus the fixed-size command buffer of one POP3 fault."""
 
     def __init__(self, start_session: Callable[[_Connection], None]) -> None:
-        self._start_session = start_session
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self._scan_from = 0
-        self._unscanned = False  # bytes arrived since next_line() last looked
-        self._discarding = False
-        self._eof = False
-        self._shutdown = False
-        self._waiter: asyncio.Future[_Wake] | None = None
-        self._read_paused = False
-        self._write_paused = False
-        self._write_resumed: asyncio.Future[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        first = self.transport is None
-        self.transport = transport
-        if first:
-            self._start_session(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        self._unscanned = True
-        if len(self.buffer) > READ_PAUSE_ABOVE and not self._read_paused and self.transport is not None:
-            self._read_paused = True
-            self.transport.pause_reading()
-        self._wake(_Wake.DATA)
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        self._wake(_Wake.EOF)
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        self._wake(_Wake.EOF)
-        if self._write_resumed is not None and not self._write_resumed.done():
-            self._write_resumed.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        if self._write_resumed is not None and not self._write_resumed.done():
-            self._write_resumed.set_result(None)
-
-    def _wake(self, reason: _Wake) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(reason)
-
-    def request_shutdown(self) -> None:
-        self._shutdown = True
-        self._wake(_Wake.SHUTDOWN)
-
-    async def wait_for_input(self, timeout: float) -> _Wake:
-        """Wait for more bytes (the buffered ones hold no complete line), EOF, shutdown or timeout."""
-        if self._shutdown:
-            return _Wake.SHUTDOWN
-        if self._unscanned:
-            return _Wake.DATA  # arrived while the session was busy writing
-        if self._eof:
-            return _Wake.EOF
-        waiter: asyncio.Future[_Wake] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        try:
-            return await asyncio.wait_for(waiter, timeout)
-        except TimeoutError:
-            return _Wake.TIMEOUT
-        finally:
-            self._waiter = None
-
-    def next_line(self, limit: int) -> bytes | _LineTooLong | None:
-        """The next CRLF-terminated line without its CRLF; None if incomplete.
-
-        A line longer than `limit` is dropped as it arrives, so a client cannot make the
-        buffer grow without bound.
-        """
-        buffer = self.buffer
-        self._unscanned = False
-        end = buffer.find(b"\r\n", self._scan_from)
-        if end < 0:
-            if len(buffer) > limit + 1:
-                self._discarding = True
-                keep = 1 if buffer.endswith(b"\r") else 0
-                del buffer[: len(buffer) - keep]
-                self._consumed()
-            self._scan_from = max(len(buffer) - 1, 0)
-            return None
-        line = bytes(buffer[:end])
-        del buffer[: end + 2]
-        self._scan_from = 0
-        self._consumed()
-        if self._discarding or end > limit:
-            self._discarding = False
-            return LINE_TOO_LONG
-        return line
+        super().__init__(start_session, READ_PAUSE_ABOVE, READ_RESUME_BELOW)
 
     def split_long_line(self, at: int) -> bytes | None:
         """The first `at` octets if the buffered line is longer than that, else None.
@@ -192,42 +83,7 @@ class _Connection(asyncio.Protocol):
         end = self.buffer.find(b"\r\n")
         if (end == -1 and len(self.buffer) <= at + 1) or 0 <= end <= at:
             return None
-        piece = bytes(self.buffer[:at])
-        del self.buffer[:at]
-        self._scan_from = 0
-        self._consumed()
-        return piece
-
-    def discard_input(self) -> int:
-        dropped = len(self.buffer)
-        self.buffer.clear()
-        self._scan_from = 0
-        self._discarding = False
-        self._consumed()
-        return dropped
-
-    def _consumed(self) -> None:
-        if self._read_paused and len(self.buffer) < READ_RESUME_BELOW and self.transport is not None:
-            self._read_paused = False
-            self.transport.resume_reading()
-
-    def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    async def drain(self, timeout: float) -> bool:
-        """Wait while the client does not read what we sent; False if it stalls for `timeout` seconds."""
-        while self._write_paused and not self._eof:
-            self._write_resumed = asyncio.get_running_loop().create_future()
-            try:
-                await asyncio.wait_for(self._write_resumed, timeout)
-            except TimeoutError:
-                return False
-        return True
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+        return self.take_prefix(at)
 
 
 class _SessionEnded(Exception):
@@ -348,7 +204,7 @@ class _SessionRunner:
                 await self._flush()
                 await self._wait()
                 continue
-            if isinstance(line, _LineTooLong):
+            if isinstance(line, LineTooLong):
                 self._log_in(b"<line too long, discarded>")
                 await self._apply(self.state.line_too_long())
                 continue
@@ -358,7 +214,7 @@ class _SessionRunner:
             if self._faults.on("pop3.pipelined-commands-dropped"):
                 self._conn.discard_input()  # the defect: RFC 2449 §6.6 PIPELINING announced, then ignored
 
-    def _next_line(self) -> bytes | _LineTooLong | None:
+    def _next_line(self) -> bytes | LineTooLong | None:
         if not self.state.in_sasl_exchange and self._faults.on("pop3.command-line-split-at-128"):
             piece = self._conn.split_long_line(FAULTY_READ_BUFFER)
             if piece is not None:
@@ -367,11 +223,11 @@ class _SessionRunner:
 
     async def _wait(self) -> None:
         """Wait for more input; autologout and shutdown close without a response (§3)."""
-        reason = await self._conn.wait_for_input(self._server.autologout)
-        if reason is _Wake.DATA:
+        reason = await self._conn.wait_for_input(self._server.autologout, more=True)
+        if reason is Wake.DATA:
             return
         raise _SessionEnded(
-            {_Wake.EOF: "client closed the connection", _Wake.TIMEOUT: "autologout"}.get(reason, reason.value)
+            {Wake.EOF: "client closed the connection", Wake.TIMEOUT: "autologout"}.get(reason, reason.value)
         )
 
     # --- responses and effects ---------------------------------------------------------------
@@ -594,17 +450,9 @@ class Pop3Server:
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Bind and listen; return the bound address (port 0 picks a free port)."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Connection(self._start_session),
-            host,
-            port,
-            ssl=self.ssl_context if self.implicit_tls else None,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.implicit_tls else None,
-            reuse_address=True,
-        )
-        bound = self._server.sockets[0].getsockname()
-        return str(bound[0]), int(bound[1])
+        factory = functools.partial(_Connection, self._start_session)
+        self._server, bound = await listen(factory, host, port, self.ssl_context, self.implicit_tls)
+        return bound
 
     def close(self) -> None:
         """Stop accepting connections."""

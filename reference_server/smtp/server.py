@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
+import functools
 import itertools
 import logging
 import os
@@ -30,6 +30,7 @@ from typing import Final, Protocol
 
 from reference_server.accounts import Accounts
 from reference_server.config import DEFAULT_COMMAND_TIMEOUT, DEFAULT_DATA_TIMEOUT, DEFAULT_IDLE_TIMEOUT
+from reference_server.lineconn import LineConnection, LineTooLong, Wake, listen
 from reference_server.smtp import replies
 from reference_server.smtp.data import ChunkDecoder, DataPolicy, Defect, DotDecoder
 from reference_server.smtp.headerscan import HeaderScanner
@@ -49,14 +50,13 @@ from reference_server.smtp.state import (
     trace_prefix,
 )
 from reference_server.storage.api import IncomingMessage, MailStore, StorageError
-from reference_server.tls import HANDSHAKE_TIMEOUT, upgrade_server_side
+from reference_server.tls import upgrade_server_side
 
 log = logging.getLogger(__name__)
 
 READ_PAUSE_ABOVE: Final = 1024 * 1024  # stop reading from a client that is this far ahead of us
 READ_RESUME_BELOW: Final = 256 * 1024
 SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish a delivery when the server stops
-DEADLINE_SLACK: Final = 0.001  # seconds: a timer may fire this early (the loop's clock resolution)
 
 
 @dataclass(frozen=True)
@@ -93,213 +93,32 @@ class RelayQueue(Protocol):
     async def cancel(self, entry_id: str) -> None: ...
 
 
-class _Wake(enum.Enum):
-    DATA = "data"
-    EOF = "eof"
-    TIMEOUT = "timeout"
-    SHUTDOWN = "shutdown"
-
-
-class _LineTooLong:
-    """Marker: a command line longer than the limit was dropped."""
-
-
-LINE_TOO_LONG: Final = _LineTooLong()
-
-
 _ANY_NEWLINE: Final = re.compile(rb"\r\n|\r|\n")  # fault smtp.command-lines-split-on-any-newline
 
 
-class _Connection(asyncio.Protocol):
-    """Buffers what the client sends and wakes the session task; applies flow control."""
+class _Connection(LineConnection):
+    """The shared line connection, plus the line-reading defects of two SMTP faults."""
 
     def __init__(self, start_session: Callable[[_Connection], None]) -> None:
-        self._start_session = start_session
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self._scan_from = 0
-        self._discarding = False
-        self._eof = False
-        self._shutdown = False
-        self._waiter: asyncio.Future[_Wake] | None = None
-        self._deadline = 0.0  # loop time at which the current wait times out
-        self._timer: asyncio.TimerHandle | None = None
-        self._read_paused = False
-        self._write_resumed: asyncio.Future[None] | None = None
-        self._write_paused = False
+        super().__init__(start_session, READ_PAUSE_ABOVE, READ_RESUME_BELOW)
         self.split_long_lines = False  # fault smtp.long-command-split
 
-    # --- asyncio callbacks ----------------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        first = self.transport is None
-        self.transport = transport
-        if first:
-            self._start_session(self)
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if len(self.buffer) > READ_PAUSE_ABOVE and not self._read_paused and self.transport is not None:
-            self._read_paused = True
-            self.transport.pause_reading()
-        self._wake(_Wake.DATA)
-
-    def eof_received(self) -> bool | None:
-        self._eof = True
-        self._wake(_Wake.EOF)
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._eof = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._wake(_Wake.EOF)
-        if self._write_resumed is not None and not self._write_resumed.done():
-            self._write_resumed.set_result(None)
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        if self._write_resumed is not None and not self._write_resumed.done():
-            self._write_resumed.set_result(None)
-
-    # --- for the session task ---------------------------------------------------------------
-
-    def _wake(self, reason: _Wake) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(reason)
-
-    def request_shutdown(self) -> None:
-        self._shutdown = True
-        self._wake(_Wake.SHUTDOWN)
-
-    async def wait_for_input(self, timeout: float, *, more: bool = False) -> _Wake:
-        """Return at once if bytes are buffered; else wait for data, EOF, shutdown or timeout.
-
-        With `more`, buffered bytes do not count: the caller has scanned them (an unfinished
-        command line) and needs the next packet. Returning at once there would spin the
-        event loop forever and stall every session of the process.
-        """
-        if self._shutdown:
-            return _Wake.SHUTDOWN
-        if self.buffer and not more:
-            return _Wake.DATA
-        if self._eof:
-            return _Wake.EOF
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[_Wake] = loop.create_future()
-        self._waiter = waiter
-        self._arm_deadline(loop, loop.time() + timeout)
-        try:
-            return await waiter
-        finally:
-            self._waiter = None
-
-    def _arm_deadline(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
-        """Keep one timer per connection and move it lazily.
-
-        Almost every wait ends long before its deadline (timeouts are minutes, RFC 5321
-        §4.5.3.2), so a timer made and cancelled per wait -- several per message -- is pure
-        overhead. The timer stays armed; when it fires early it re-arms for the current deadline.
-        """
-        self._deadline = deadline
-        timer = self._timer
-        if timer is not None and timer.when() <= deadline:
-            return
-        if timer is not None:
-            timer.cancel()
-        self._timer = loop.call_at(deadline, self._deadline_reached, loop)
-
-    def _deadline_reached(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timer = None
-        if self._waiter is None or self._waiter.done():
-            return  # not waiting: the next wait arms a fresh timer
-        if loop.time() + DEADLINE_SLACK < self._deadline:
-            self._timer = loop.call_at(self._deadline, self._deadline_reached, loop)
-            return
-        self._wake(_Wake.TIMEOUT)
-
-    def next_line(self, limit: int, any_newline: bool = False) -> bytes | _LineTooLong | None:
-        """The next CRLF-terminated line without its CRLF; None if incomplete.
-
-        Only CRLF ends a line (RFC 5321 §2.3.8). A line longer than `limit` is dropped as it
-        arrives, so a client cannot make the buffer grow without bound (§4.5.3.1.4).
-        """
+    def next_line(self, limit: int, any_newline: bool = False) -> bytes | LineTooLong | None:
+        """Only CRLF ends a line (RFC 5321 §2.3.8), and a line over `limit` is dropped (§4.5.3.1.4),
+        unless a fault makes any CR or LF end one, or cuts long lines into pieces."""
+        if not any_newline and not self.split_long_lines:
+            return super().next_line(limit)
+        self._unscanned = False
         buffer = self.buffer
         end, ending = buffer.find(b"\r\n", self._scan_from), 2
         if any_newline and (match := _ANY_NEWLINE.search(buffer, self._scan_from)) is not None:
             end, ending = match.start(), match.end() - match.start()
         if self.split_long_lines and (end < 0 or end > limit) and len(buffer) > limit:
-            piece = bytes(buffer[:limit])  # a fixed-size line buffer: the rest is the "next line"
-            del buffer[:limit]
-            self._scan_from = 0
-            self._consumed()
-            return piece
+            return self.take_prefix(limit)  # a fixed-size line buffer: the rest is the "next line"
         if end < 0:
-            if len(buffer) > limit + 1:
-                self._discarding = True
-                keep = 1 if buffer.endswith(b"\r") else 0
-                del buffer[: len(buffer) - keep]
-                self._consumed()
-            self._scan_from = max(len(buffer) - 1, 0)
+            self._hold_partial_line(limit)
             return None
-        line = bytes(buffer[:end])
-        del buffer[: end + ending]
-        self._scan_from = 0
-        self._consumed()
-        if self._discarding or end > limit:
-            self._discarding = False
-            return LINE_TOO_LONG
-        return line
-
-    def take(self, limit: int | None = None) -> bytes:
-        """Up to `limit` buffered octets (all when None)."""
-        if limit is None or limit >= len(self.buffer):
-            data = bytes(self.buffer)
-            self.buffer.clear()
-        else:
-            data = bytes(self.buffer[:limit])
-            del self.buffer[:limit]
-        self._scan_from = 0
-        self._consumed()
-        return data
-
-    def unread(self, data: bytes) -> None:
-        """Put back input that followed the end of mail data (the next pipelined commands)."""
-        if data:
-            self.buffer[:0] = data
-            self._scan_from = 0
-
-    def discard_input(self) -> int:
-        dropped = len(self.buffer)
-        self.buffer.clear()
-        self._scan_from = 0
-        self._discarding = False
-        self._consumed()
-        return dropped
-
-    def _consumed(self) -> None:
-        if self._read_paused and len(self.buffer) < READ_RESUME_BELOW and self.transport is not None:
-            self._read_paused = False
-            self.transport.resume_reading()
-
-    def write(self, data: bytes) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    async def drain(self) -> None:
-        """Wait while the client does not read its replies (write flow control)."""
-        while self._write_paused and not self._eof:
-            self._write_resumed = asyncio.get_running_loop().create_future()
-            await self._write_resumed
-
-    def close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.close()
+        return self._cut_line(end, ending, limit)
 
 
 class _SessionEnded(Exception):
@@ -409,7 +228,7 @@ class _SessionRunner:
                 await self._flush()
                 await self._wait(self._command_timeout())
                 continue
-            if isinstance(line, _LineTooLong):
+            if isinstance(line, LineTooLong):
                 self._log_in(b"<line too long, discarded>")
                 await self._apply(self.state.line_too_long())
                 continue
@@ -428,11 +247,11 @@ class _SessionRunner:
     async def _wait(self, timeout: float) -> None:
         """Wait for more input; on timeout or shutdown answer 421 and end (§3.8, §4.5.3.2)."""
         reason = await self._conn.wait_for_input(timeout, more=True)
-        if reason is _Wake.DATA:
+        if reason is Wake.DATA:
             return
-        if reason is _Wake.EOF:
+        if reason is Wake.EOF:
             raise _SessionEnded("client closed the connection")
-        outcome = self.state.timeout() if reason is _Wake.TIMEOUT else self.state.shutdown()
+        outcome = self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown()
         self._queue(outcome)
         await self._flush()
         raise _SessionEnded(reason.value)
@@ -543,11 +362,11 @@ class _SessionRunner:
 
     async def _read_more(self) -> None:
         reason = await self._conn.wait_for_input(self._server.timeouts.data)
-        if reason is not _Wake.DATA:
+        if reason is not Wake.DATA:
             self._discard_spool()
-            if reason is _Wake.EOF:
+            if reason is Wake.EOF:
                 raise _SessionEnded("client closed the connection during mail data")
-            outcome = self.state.timeout() if reason is _Wake.TIMEOUT else self.state.shutdown()
+            outcome = self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown()
             self._queue(outcome)
             await self._flush()
             raise _SessionEnded(f"{reason.value} during mail data")
@@ -731,17 +550,9 @@ class SmtpServer:
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Bind and listen; return the bound address (port 0 picks a free port)."""
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: _Connection(self._start_session),
-            host,
-            port,
-            ssl=self.ssl_context if self.implicit_tls else None,
-            ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self.implicit_tls else None,
-            reuse_address=True,
-        )
-        bound = self._server.sockets[0].getsockname()
-        return str(bound[0]), int(bound[1])
+        factory = functools.partial(_Connection, self._start_session)
+        self._server, bound = await listen(factory, host, port, self.ssl_context, self.implicit_tls)
+        return bound
 
     def close(self) -> None:
         """Stop accepting connections; live sessions go on until the registry shuts them down."""
