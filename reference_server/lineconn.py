@@ -22,7 +22,7 @@ import ssl
 from collections.abc import Callable
 from typing import Final, Self
 
-from reference_server.tls import HANDSHAKE_TIMEOUT
+from reference_server.tls import HANDSHAKE_TIMEOUT, upgrade_server_side
 
 DEADLINE_SLACK: Final = 0.001  # seconds: a timer may fire this early (the loop's clock resolution)
 
@@ -252,6 +252,19 @@ class LineConnection(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+    async def start_tls(self, context: ssl.SSLContext, *, drop_plaintext: bool) -> int:
+        """Handshake as the server on this connection; the number of plaintext octets dropped.
+
+        Whatever the client sent after STARTTLS/STLS and before the handshake is plaintext it
+        was told not to send (RFC 3207 §4.2 and §6, RFC 2595 §4): it is dropped unless a fault
+        keeps it. Raises OSError when the handshake fails.
+        """
+        transport = self.transport
+        assert transport is not None
+        dropped = self.discard_input() if drop_plaintext else 0
+        self.transport = await upgrade_server_side(transport, self, context)
+        return dropped
 
 
 async def listen(

@@ -49,7 +49,6 @@ from reference_server.pop3.state import (
     apop_timestamp,
 )
 from reference_server.storage.api import MailStore, StorageError
-from reference_server.tls import upgrade_server_side
 
 log = logging.getLogger(__name__)
 _RWF_NOWAIT: Final[int | None] = getattr(os, "RWF_NOWAIT", None)  # Linux 4.14+; elsewhere always a thread
@@ -374,19 +373,17 @@ class _SessionRunner:
     async def _start_tls(self) -> None:
         """RFC 2595 §4: drop pipelined plaintext, handshake, stay in AUTHORIZATION."""
         context = self._server.ssl_context
-        transport = self._conn.transport
-        assert context is not None and transport is not None
-        if not self._faults.on("pop3.stls-buffered-commands-kept"):
-            dropped = self._conn.discard_input()
-            if dropped:
-                log.warning("session %s: discarded %d plaintext octets sent after STLS", self.id, dropped)
+        assert context is not None
+        keep = self._faults.on("pop3.stls-buffered-commands-kept")
         try:
-            new_transport = await upgrade_server_side(transport, self._conn, context)
+            dropped = await self._conn.start_tls(context, drop_plaintext=not keep)
         except OSError as exc:
             raise _SessionEnded(str(exc)) from None
-        self._conn.transport = new_transport
+        if dropped:
+            log.warning("session %s: discarded %d plaintext octets sent after STLS", self.id, dropped)
         self.state.tls_started()
-        log.info("session %s: TLS started (%s)", self.id, new_transport.get_extra_info("cipher"))
+        assert self._conn.transport is not None
+        log.info("session %s: TLS started (%s)", self.id, self._conn.transport.get_extra_info("cipher"))
 
     # --- logging -------------------------------------------------------------------------------
 
