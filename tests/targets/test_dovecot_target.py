@@ -1,20 +1,15 @@
-"""targets/dovecot/start: a real Dovecot (POP3, IMAP) on loopback that the harness can point at.
+"""targets/dovecot/start: a real Dovecot (POP3, IMAP), with the Postfix that delivers into it over LMTP.
 
-These tests run the script for real — apt-get install on first use, then Dovecot and the
-Postfix that delivers into it over LMTP, on free loopback ports — because the point of an
-external target is that it works on the machine, not that a mock of it does. Where the
-machine cannot do that (not root, no apt-get, install failed) they skip with the reason;
-under CI, which runs as root, that is a failure instead: CI must always exercise the target.
+Started for real on free ports, skipped with the reason where the machine cannot run it and
+failed instead under CI (tests/targets/target_support.py).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,26 +17,18 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Final
 
 import pytest
 
 from harness.targets import external_target
+from tests.targets.target_support import SOCKET_TIMEOUT, TargetScripts, free_ports, running_instance
 
-TARGET_DIR: Final = Path(__file__).resolve().parents[2] / "targets" / "dovecot"
-START: Final = TARGET_DIR / "start"
-STOP: Final = TARGET_DIR / "stop"
-CANNOT_INSTALL: Final = 3  # start's exit status when Dovecot cannot be installed here
-START_TIMEOUT: Final = 900.0  # the first start runs apt-get
-STOP_TIMEOUT: Final = 60.0
-SOCKET_TIMEOUT: Final = 10.0
 DELIVERY_TIMEOUT: Final = 30.0  # Postfix's queue manager -> lmtp(8) -> Dovecot is asynchronous
 # dovecot.conf.in sets auth_failure_delay = 0 and turns anvil's penalty off; what is left is
 # Dovecot's 0.5 s failure flush. Stock settings take 2 s and more, growing to 15 s.
 FAILED_LOGIN_BUDGET: Final = 1.5
-# Dovecot and Postfix run unprivileged and must be able to walk into the instance
-# directory; /tmp is world-searchable, pytest's tmp_path (under a 0700 folder) is not.
-INSTANCE_PARENT: Final = "/tmp"
+DOVECOT: Final = TargetScripts("Dovecot", "dovecot", "/usr/sbin/dovecot", "Dovecot and Postfix start as root")
 
 # What start is documented to configure (targets/dovecot/README.md, target.toml.in).
 SERVER_NAME: Final = "mail.example.test"
@@ -79,85 +66,22 @@ class DovecotInstance:
         return self.root / "dovecot" / "dovecot.conf"
 
 
-def _skip_or_fail(reason: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the Dovecot target, but: {reason}")
-    pytest.skip(reason)
-
-
-def _unavailable_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "the Dovecot target needs root (Dovecot and Postfix start as root; CI runs as root)"
-    if shutil.which("apt-get") is None and not Path("/usr/sbin/dovecot").exists():
-        return "no apt-get and no /usr/sbin/dovecot: Dovecot cannot be installed here"
-    return None
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports the kernel just handed out, so parallel workers do not pick the same ones."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def _refuses_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT):
-            return False
-    except ConnectionRefusedError:
-        return True
-
-
-def _last_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def _run_start(instance: DovecotInstance) -> subprocess.CompletedProcess[str]:
-    env = dict(
-        os.environ,
-        DOVECOT_POP3_PORT=str(instance.pop3_port),
-        DOVECOT_IMAP_PORT=str(instance.imap_port),
-        DOVECOT_SMTP_PORT=str(instance.smtp_port),
-        DOVECOT_POP3S_PORT=str(instance.pop3s_port),
-        DOVECOT_IMAPS_PORT=str(instance.imaps_port),
-    )
-    return subprocess.run(
-        [str(START), str(instance.root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[DovecotInstance]:
-    reason = _unavailable_reason()
-    if reason is not None:
-        _skip_or_fail(reason)
-    root = Path(tempfile.mkdtemp(prefix="mailconform-dovecot-", dir=INSTANCE_PARENT))
-    instance = DovecotInstance(root, *_free_ports(5))
-    try:
-        result = _run_start(instance)
-        if result.returncode == CANNOT_INSTALL:
-            _skip_or_fail(_last_line(result.stderr) or "targets/dovecot/start cannot install Dovecot here")
-        assert result.returncode == 0, f"start exited {result.returncode}:\n{result.stdout}{result.stderr}"
-        yield instance
-    finally:
-        stopped = subprocess.run(
-            [str(STOP), str(root)], capture_output=True, text=True, timeout=STOP_TIMEOUT, check=False
-        )
-        closed = [port for port in instance.ports if _refuses_connections(port)]
-        shutil.rmtree(root, ignore_errors=True)
-    assert stopped.returncode == 0, f"stop exited {stopped.returncode}: {stopped.stderr}"
-    assert closed == list(instance.ports), "stop left a port answering"
+    instance_ports = free_ports(5)
+    with running_instance(DOVECOT, _port_variables(*instance_ports)) as root:
+        yield DovecotInstance(root, *instance_ports)
+
+
+def _port_variables(pop3: int, imap: int, smtp: int, pop3s: int, imaps: int) -> dict[str, int]:
+    """How targets/dovecot/start is told its ports (targets/dovecot/README.md)."""
+    return {
+        "DOVECOT_POP3_PORT": pop3,
+        "DOVECOT_IMAP_PORT": imap,
+        "DOVECOT_SMTP_PORT": smtp,
+        "DOVECOT_POP3S_PORT": pop3s,
+        "DOVECOT_IMAPS_PORT": imaps,
+    }
 
 
 def _verifying_context(instance: DovecotInstance) -> ssl.SSLContext:
@@ -400,7 +324,7 @@ def test_imap_greets_and_logs_in_after_starttls(dovecot: DovecotInstance) -> Non
 
 
 def test_start_again_restarts_in_place(dovecot: DovecotInstance) -> None:
-    result = _run_start(dovecot)
+    result = DOVECOT.start(dovecot.root, _port_variables(*dovecot.ports))
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "stopping the previous instance" in result.stdout

@@ -1,22 +1,16 @@
-"""targets/postfix/start: a real Postfix on loopback that the harness can point at.
+"""targets/postfix/start: a real Postfix (with an auth-only Dovecot) on loopback that the harness can point at.
 
-These tests run the script for real — apt-get install on first use, then Postfix and an
-auth-only Dovecot on free loopback ports — because the point of an external target is
-that it works on the machine, not that a mock of it does. Where the machine cannot do
-that (not root, no apt-get, install failed) they skip with the reason; under CI, which
-runs as root, that is a failure instead: CI must always exercise the target.
+Started for real on free ports, skipped with the reason where the machine cannot run it and
+failed instead under CI (tests/targets/target_support.py).
 """
 
 from __future__ import annotations
 
 import email.utils
 import os
-import shutil
 import smtplib
 import socket
 import ssl
-import subprocess
-import tempfile
 import time
 import tomllib
 from collections.abc import Iterator
@@ -25,25 +19,17 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import pytest
 import tomli_w
 
 from harness.targets import external_target
-from tests.reference_server.queue.queue_support import ROOT, ServeProcess, free_ports, run_queue_cli
+from tests.reference_server.queue.queue_support import ROOT, ServeProcess, run_queue_cli
+from tests.targets.target_support import SOCKET_TIMEOUT, TargetScripts, free_ports, running_instance
 
-TARGET_DIR: Final = Path(__file__).resolve().parents[2] / "targets" / "postfix"
-START: Final = TARGET_DIR / "start"
-STOP: Final = TARGET_DIR / "stop"
-CANNOT_INSTALL: Final = 3  # start's exit status when Postfix cannot be installed here
-START_TIMEOUT: Final = 900.0  # the first start runs apt-get
-STOP_TIMEOUT: Final = 60.0
-SOCKET_TIMEOUT: Final = 10.0
 DELIVERY_TIMEOUT: Final = 30.0  # queue manager -> virtual(8) -> Maildir is asynchronous
-# Postfix and Dovecot run unprivileged and must be able to walk into the instance
-# directory; /tmp is world-searchable, pytest's tmp_path (under a 0700 folder) is not.
-INSTANCE_PARENT: Final = "/tmp"
+POSTFIX: Final = TargetScripts("Postfix", "postfix", "/usr/sbin/postfix", "Postfix starts as root")
 
 # What start is documented to configure (targets/postfix/README.md, target.toml.in).
 SERVER_NAME: Final = "mail.example.test"
@@ -74,83 +60,16 @@ class PostfixInstance:
         return self.root / "mail" / DOMAIN / user
 
 
-def _skip_or_fail(reason: str) -> NoReturn:
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must run the Postfix target, but: {reason}")
-    pytest.skip(reason)
-
-
-def _unavailable_reason() -> str | None:
-    if os.geteuid() != 0:
-        return "the Postfix target needs root (Postfix starts as root; CI runs as root)"
-    if shutil.which("apt-get") is None and not Path("/usr/sbin/postfix").exists():
-        return "no apt-get and no /usr/sbin/postfix: Postfix cannot be installed here"
-    return None
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports the kernel just handed out, so parallel workers do not pick the same ones."""
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def _refuses_connections(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT):
-            return False
-    except ConnectionRefusedError:
-        return True
-
-
-def _last_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def _run_start(instance: PostfixInstance) -> subprocess.CompletedProcess[str]:
-    env = dict(
-        os.environ,
-        POSTFIX_SMTP_PORT=str(instance.smtp_port),
-        POSTFIX_SUBMISSION_PORT=str(instance.submission_port),
-    )
-    return subprocess.run(
-        [str(START), str(instance.root)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def postfix() -> Iterator[PostfixInstance]:
-    reason = _unavailable_reason()
-    if reason is not None:
-        _skip_or_fail(reason)
-    smtp_port, submission_port = _free_ports(2)
-    root = Path(tempfile.mkdtemp(prefix="mailconform-postfix-", dir=INSTANCE_PARENT))
-    instance = PostfixInstance(root, smtp_port, submission_port)
-    try:
-        result = _run_start(instance)
-        if result.returncode == CANNOT_INSTALL:
-            _skip_or_fail(_last_line(result.stderr) or "targets/postfix/start cannot install Postfix here")
-        assert result.returncode == 0, f"start exited {result.returncode}:\n{result.stdout}{result.stderr}"
-        yield instance
-    finally:
-        stopped = subprocess.run(
-            [str(STOP), str(root)], capture_output=True, text=True, timeout=STOP_TIMEOUT, check=False
-        )
-        closed = [port for port in (smtp_port, submission_port) if _refuses_connections(port)]
-        shutil.rmtree(root, ignore_errors=True)
-    assert stopped.returncode == 0, f"stop exited {stopped.returncode}: {stopped.stderr}"
-    assert closed == [smtp_port, submission_port], "stop left a port answering"
+    smtp_port, submission_port = free_ports(2)
+    with running_instance(POSTFIX, _port_variables(smtp_port, submission_port)) as root:
+        yield PostfixInstance(root, smtp_port, submission_port)
+
+
+def _port_variables(smtp_port: int, submission_port: int) -> dict[str, int]:
+    """How targets/postfix/start is told its ports (targets/postfix/README.md)."""
+    return {"POSTFIX_SMTP_PORT": smtp_port, "POSTFIX_SUBMISSION_PORT": submission_port}
 
 
 class SmtpLineClient:
@@ -335,7 +254,7 @@ def test_submission_authenticates_alice(postfix: PostfixInstance, password: str,
 
 
 def test_start_again_restarts_in_place(postfix: PostfixInstance) -> None:
-    result = _run_start(postfix)
+    result = POSTFIX.start(postfix.root, _port_variables(postfix.smtp_port, postfix.submission_port))
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "stopping the previous instance" in result.stdout
