@@ -12,7 +12,7 @@ import os
 import ssl
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +28,24 @@ from reference_server.storage.api import FolderSnapshot, StorageError
 DOMAIN: Final = "example.test"
 HOSTNAME: Final = "mail.example.test"
 PASSWORDS: Final = {"alice": "alicepw", "bob": "bobpw"}
+
+
+def config_head(hostname: str = HOSTNAME) -> str:
+    """The start of a test configuration file: the domain, [server] and alice and bob.
+
+    Their password hashes are left as `{alice}` and `{bob}` for str.format (see cheap_hashes);
+    listeners and other tables follow.
+    """
+    accounts = "".join(
+        f'[[accounts]]\nlogin = "{login}"\naddress = "{login}@{DOMAIN}"\npassword_hash = "{{{login}}}"\n\n'
+        for login in PASSWORDS
+    )
+    return f'domains = ["{DOMAIN}"]\n\n[server]\nhostname = "{hostname}"\n\n{accounts}'
+
+
+def cheap_hashes(passwords: Mapping[str, str] = PASSWORDS) -> dict[str, str]:
+    """Password hashes with cheap scrypt parameters, so that tests stay fast."""
+    return {login: hash_password(password, n=16, r=1, p=1) for login, password in passwords.items()}
 
 
 def make_accounts() -> Accounts:

@@ -26,7 +26,6 @@ from aiosmtpd.smtp import SMTP as AioSMTP
 from aiosmtpd.smtp import Envelope as AioEnvelope
 from aiosmtpd.smtp import Session as AioSession
 
-from reference_server.accounts import hash_password
 from reference_server.config import parse_config_text
 from reference_server.faults import Faults
 from reference_server.main import ReferenceServer
@@ -38,6 +37,7 @@ from reference_server.queue.client import (
     send_message,
 )
 from reference_server.storage.store import MaildirStore
+from tests.reference_server.smtp_support import cheap_hashes, config_head
 
 HOST: Final = "127.0.0.1"
 HELO: Final = "relay.test"
@@ -768,33 +768,20 @@ def test_fault_dot_stuffing_missing(tmp_path: Path, fault: bool) -> None:
 
 # --- the reference server as next hop ---------------------------------------------------------------
 
-REFERENCE_CONFIG: Final = """\
-domains = ["example.test"]
-
-[server]
-hostname = "mx.example.test"
-
-[[accounts]]
-login = "alice"
-address = "alice@example.test"
-password_hash = "{alice}"
-
-[[accounts]]
-login = "bob"
-address = "bob@example.test"
-password_hash = "{bob}"
-
+REFERENCE_CONFIG: Final = (
+    config_head("mx.example.test")
+    + """\
 [[listeners]]
 name = "mx"
 protocol = "smtp"
 tls = "starttls"
 """
+)
 
 
 @pytest.fixture(scope="module")
 def reference_config() -> str:
-    hashes = {login: hash_password("pw", n=16, r=1, p=1) for login in ("alice", "bob")}
-    return REFERENCE_CONFIG.format(**hashes)
+    return REFERENCE_CONFIG.format(**cheap_hashes({"alice": "pw", "bob": "pw"}))
 
 
 def stored(mail_root: Path, user: str) -> list[bytes]:

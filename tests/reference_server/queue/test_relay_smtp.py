@@ -18,7 +18,6 @@ from typing import Any, Final
 
 import pytest
 
-from reference_server.accounts import hash_password
 from reference_server.config import parse_config_text
 from reference_server.faults import Faults
 from reference_server.main import ReferenceServer
@@ -27,7 +26,7 @@ from reference_server.smtp.state import Deliver, SessionSettings, SmtpSession
 from reference_server.storage.api import IncomingMessage, StorageError
 from reference_server.storage.store import MaildirStore
 from tests.reference_server.queue.queue_support import ScriptedHop, wait_until
-from tests.reference_server.smtp_support import make_accounts
+from tests.reference_server.smtp_support import cheap_hashes, config_head, make_accounts
 
 ACCOUNTS: Final = make_accounts()  # alice and bob at example.test
 PLAIN_ALICE: Final = base64.b64encode(b"\0alice\0alicepw").decode()
@@ -111,18 +110,9 @@ def test_loop_detection_on_the_last_bdat_chunk() -> None:
 
 # --- the whole server ----------------------------------------------------------------------------
 
-CONFIG: Final = """
-domains = ["example.test"]
-[server]
-hostname = "mail.example.test"
-[[accounts]]
-login = "alice"
-address = "alice@example.test"
-password_hash = "{alice}"
-[[accounts]]
-login = "bob"
-address = "bob@example.test"
-password_hash = "{bob}"
+CONFIG: Final = (
+    config_head()
+    + """\
 [[listeners]]
 name = "smtp"
 protocol = "smtp"
@@ -143,6 +133,7 @@ connect_timeout = 2
 command_timeout = 3
 tls = "none"
 """
+)
 
 
 class FailingLocalStore(MaildirStore):
@@ -179,8 +170,7 @@ def with_server(
     faults: Sequence[str] = (),
     store: type[MaildirStore] = MaildirStore,
 ) -> None:
-    hashes = {login: hash_password(f"{login}pw", n=16, r=1, p=1) for login in ("alice", "bob")}
-    config = parse_config_text(CONFIG.format(hop_port=hop_port, retry=retry, **hashes), "relay-test.toml")
+    config = parse_config_text(CONFIG.format(hop_port=hop_port, retry=retry, **cheap_hashes()), "relay-test.toml")
     root = tmp_path / "mail"
 
     async def main() -> None:

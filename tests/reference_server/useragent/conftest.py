@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import trustme
 
-from reference_server.accounts import hash_password
 from reference_server.config import parse_config_text
 from reference_server.main import ReferenceServer
 from reference_server.storage.store import MaildirStore
 from reference_server.useragent.cli import mail_main
+from tests.reference_server.smtp_support import cheap_hashes
 from tests.reference_server.useragent.useragent_support import CONFIG, HOST, PASSWORDS, MailServer, Run, ServerThread
 
 
@@ -30,8 +30,7 @@ def mail_server(tmp_path: Path, ca: trustme.CA) -> Iterator[MailServer]:
     certificate.cert_chain_pems[0].write_to_path(str(cert))
     certificate.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(cafile))
-    hashes = {login: hash_password(password, n=16, r=1, p=1) for login, password in PASSWORDS.items()}
-    config = parse_config_text(CONFIG.format(cert=cert, key=key, **hashes), "useragent-test.toml")
+    config = parse_config_text(CONFIG.format(cert=cert, key=key, **cheap_hashes()), "useragent-test.toml")
     password_files = {}
     for login, password in PASSWORDS.items():
         password_files[login] = tmp_path / f"{login}.password"

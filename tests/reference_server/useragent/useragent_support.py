@@ -22,27 +22,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from reference_server.main import BoundListener, ReferenceServer
+from tests.reference_server.smtp_support import config_head
 
 HOST: Final = "127.0.0.1"
 TIMEOUT: Final = 10.0
 PASSWORDS: Final = {"alice": "alicepw", "bob": "bobpw"}
 
-CONFIG: Final = """\
-domains = ["example.test"]
-
-[server]
-hostname = "mail.example.test"
-
-[[accounts]]
-login = "alice"
-address = "alice@example.test"
-password_hash = "{alice}"
-
-[[accounts]]
-login = "bob"
-address = "bob@example.test"
-password_hash = "{bob}"
-
+CONFIG: Final = (
+    config_head()
+    + """\
 [[listeners]]
 name = "submission"
 protocol = "submission"
@@ -75,6 +63,7 @@ key_file = "{key}"
 [pop3]
 failed_login_delay = 0
 """
+)
 
 
 @dataclass
