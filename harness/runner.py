@@ -379,8 +379,8 @@ class CaseRunner:
         from harness.retrieve import RetrievalFailed, find_message
 
         message = self._corpus_message(step.args[0])
-        message_id = f"<{message.name}.{self.variables['case']}@{self.target.domain}>"
-        role = "bob"
+        message_id = message.message_id
+        role = "bob"  # every corpus message goes to $bob
         try:
             found = find_message(self.target, role, message_id, self.log, self.timeout, self.tls_context)
         except RetrievalFailed as exc:

@@ -43,6 +43,7 @@ class CorpusMessage:
     needs_8bitmime: bool  # has 8-bit octets: a 7bit-only path (no BODY=8BITMIME, RFC 6152) cannot carry it
     needs_smtputf8: bool  # has UTF-8 in header fields: only for SMTPUTF8 servers (RFC 6531 §3.2)
     description: str
+    message_id: str  # "<shape.tag@domain>", how a copy read back is told apart from others
 
     @property
     def transmitted(self) -> bytes:
@@ -64,6 +65,10 @@ class _Context:
     rng: random.Random
     tag: str
 
+    @property
+    def message_id(self) -> str:
+        return f"<{self.name}.{self.tag}@{self.domain}>"
+
     def boundary(self, n: int) -> str:
         """Distinct per message and part; no boundary is a prefix of another (RFC 2046 §5.1.1)."""
         return f"=_mailconform.{n}.{self.name}"
@@ -76,7 +81,7 @@ def _envelope(ctx: _Context, subject: str, policy: _Policy = ASCII_POLICY) -> MI
     msg["To"] = ctx.recipient
     msg["Subject"] = subject
     msg["Date"] = DATE
-    msg["Message-ID"] = f"<{ctx.name}.{ctx.tag}@{ctx.domain}>"
+    msg["Message-ID"] = ctx.message_id
     msg["MIME-Version"] = "1.0"
     return msg
 
@@ -194,7 +199,7 @@ def _encoded_words(ctx: _Context) -> MIMEPart:
     msg.set_raw("To", f"{b_name} <{ctx.recipient}>")
     msg.set_raw("Subject", f"{b_word} {q_word}")
     msg["Date"] = DATE
-    msg["Message-ID"] = f"<{ctx.name}.{ctx.tag}@{ctx.domain}>"
+    msg["Message-ID"] = ctx.message_id
     msg["MIME-Version"] = "1.0"
     msg.set_content("The Subject and the display names are RFC 2047 encoded-words (B and Q).\n", cte="7bit")
     return msg
@@ -308,7 +313,11 @@ def build_corpus(domain: str, sender: str, recipient: str, tag: str = "corpus") 
         data = message.as_bytes(policy=message.policy)
         if not shape.final_crlf:
             data = data.removesuffix(b"\r\n")
-        corpus.append(CorpusMessage(shape.name, data, shape.needs_8bitmime, shape.needs_smtputf8, shape.description))
+        corpus.append(
+            CorpusMessage(
+                shape.name, data, shape.needs_8bitmime, shape.needs_smtputf8, shape.description, ctx.message_id
+            )
+        )
     return corpus
 
 

@@ -97,7 +97,7 @@ def test_parameters_reach_the_messages() -> None:
 def test_tag_makes_the_message_ids_of_one_case_run_its_own() -> None:
     tagged = {m.name: m for m in build_corpus(DOMAIN, SENDER, RECIPIENT, tag="c0123456789")}
     for name, message in tagged.items():
-        assert str(parsed(message)["Message-ID"]) == f"<{name}.c0123456789@{DOMAIN}>"
+        assert str(parsed(message)["Message-ID"]) == message.message_id == f"<{name}.c0123456789@{DOMAIN}>"
         assert str(parsed(CORPUS[name])["Message-ID"]) == f"<{name}.corpus@{DOMAIN}>"  # the default tag
     with pytest.raises(ValueError, match=r"^corpus tag 'a b' "):
         build_corpus(DOMAIN, SENDER, RECIPIENT, tag="a b")
