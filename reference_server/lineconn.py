@@ -192,7 +192,8 @@ class LineConnection(asyncio.Protocol):
         return line
 
     def take(self, limit: int | None = None) -> bytes:
-        """Up to `limit` buffered octets (all when None): mail data, read in bulk rather than by line."""
+        """Up to `limit` buffered octets (all when None): mail data read in bulk rather than by line,
+        or a command cut at a fixed size by a session with a fixed-size line buffer (a fault)."""
         if limit is None or limit >= len(self.buffer):
             data = bytes(self.buffer)
             self.buffer.clear()
@@ -203,15 +204,6 @@ class LineConnection(asyncio.Protocol):
         self._unscanned = bool(self.buffer)
         self._consumed()
         return data
-
-    def take_prefix(self, octets: int) -> bytes:
-        """The first `octets` buffered octets, as a session reading into a fixed-size buffer would."""
-        piece = bytes(self.buffer[:octets])
-        del self.buffer[:octets]
-        self._scan_from = 0
-        self._unscanned = bool(self.buffer)
-        self._consumed()
-        return piece
 
     def unread(self, data: bytes) -> None:
         """Put back input that followed the end of mail data (the next pipelined commands)."""

@@ -82,7 +82,7 @@ class _Connection(LineConnection):
         end = self.buffer.find(b"\r\n")
         if (end == -1 and len(self.buffer) <= at + 1) or 0 <= end <= at:
             return None
-        return self.take_prefix(at)
+        return self.take(at)
 
 
 class _SessionEnded(Exception):

@@ -113,7 +113,7 @@ class _Connection(LineConnection):
         if any_newline and (match := _ANY_NEWLINE.search(buffer, self._scan_from)) is not None:
             end, ending = match.start(), match.end() - match.start()
         if self.split_long_lines and (end < 0 or end > limit) and len(buffer) > limit:
-            return self.take_prefix(limit)  # a fixed-size line buffer: the rest is the "next line"
+            return self.take(limit)  # a fixed-size line buffer: the rest is the "next line"
         if end < 0:
             self._hold_partial_line(limit)
             return None
