@@ -20,10 +20,10 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Final
 
 from reference_server.config import DEFAULT_ROUTE
+from reference_server.hostport import HostPort
 
 SMTP_PORT: Final = 25  # RFC 5321 §4.5.4.2 (relays use the SMTP port)
 _IPV4: Final = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
@@ -41,13 +41,8 @@ MxLookup = Callable[[str], Awaitable[list[tuple[int, str]]]]
 """(preference, exchange) MX records of a domain; [] when it has none; raises the two errors above."""
 
 
-@dataclass(frozen=True)
-class NextHop:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+NextHop = HostPort
+"""Where a route sends mail: a host (name or address) and its SMTP port."""
 
 
 class RouteFailure(Exception):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
 
+from reference_server.hostport import HostPort
 from reference_server.useragent.errors import ConnectError, TlsError, UsageError
 
 TlsMode = Literal["starttls", "implicit", "none"]
@@ -21,13 +22,8 @@ DEFAULT_TIMEOUT: Final = 30.0  # seconds for connecting and for each reply
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-@dataclass(frozen=True)
-class ServerAddress:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+ServerAddress = HostPort
+"""The server the user agent talks to, from --server or --pop3."""
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import ssl
+import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -215,3 +216,34 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+CHILD_START_TIMEOUT: Final = 10.0
+
+
+@contextlib.contextmanager
+def smtp_child(command: Sequence[str], port: int, what: str) -> Iterator[subprocess.Popen[bytes]]:
+    """An SMTP server as a child process, yielded once it greets on `port`; terminated afterwards."""
+    process = subprocess.Popen(list(command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + CHILD_START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                    probe.settimeout(CHILD_START_TIMEOUT)
+                    assert probe.recv(100).startswith(b"220")
+                    probe.sendall(b"QUIT\r\n")
+                    probe.recv(100)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{what} did not start") from None
+                time.sleep(0.05)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

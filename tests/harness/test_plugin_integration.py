@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,11 @@ from typing import Any, Final
 
 import pytest
 
-from tests.harness.support import free_port
+from tests.harness.support import free_port, smtp_child
 
 pytest.importorskip("aiosmtpd")
 
 ROOT: Final = Path(__file__).resolve().parents[2]
-START_TIMEOUT: Final = 10.0
 RUN_TIMEOUT: Final = 60.0  # one pytest run in a subprocess; a hang fails the test instead of the suite
 
 GOOD = """\
@@ -104,33 +102,8 @@ S: 250
 def smtp_endpoint() -> Iterator[str]:
     """aiosmtpd on a free loopback port, up until the module's tests are done."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                    probe.settimeout(START_TIMEOUT)
-                    assert probe.recv(100).startswith(b"220")
-                    probe.sendall(b"QUIT\r\n")
-                    probe.recv(100)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("aiosmtpd did not start") from None
-                time.sleep(0.05)
+    with smtp_child([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"], port, "aiosmtpd"):
         yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def write(directory: Path, **files: str) -> list[str]:

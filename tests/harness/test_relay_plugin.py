@@ -10,21 +10,17 @@ without `[relay]` in the target file the same cases are skipped with the reason.
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Final
 
 import pytest
 
-from tests.harness.support import free_port
+from tests.harness.support import free_port, smtp_child
 from tests.harness.test_plugin_integration import conformance, outcomes, run_pytest, write
 
 pytest.importorskip("aiosmtpd")
 
-START_TIMEOUT: Final = 10.0
 
 RELAY_SERVER = '''\
 """A relay for the test: aiosmtpd, forwarding relay.example mail to the capture hop before its 250."""
@@ -108,31 +104,8 @@ def relay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int
     script = tmp_path_factory.mktemp("relay") / "relay.py"
     script.write_text(RELAY_SERVER, encoding="utf-8")
     port, hop_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(script), str(port), str(hop_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
-                    probe.settimeout(START_TIMEOUT)
-                    assert probe.recv(100).startswith(b"220")
-                    probe.sendall(b"QUIT\r\n")
-                    probe.recv(100)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the relay did not start") from None
-                time.sleep(0.05)
+    with smtp_child([sys.executable, str(script), str(port), str(hop_port)], port, "the relay"):
         yield port, hop_port
-    finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def target_toml(port: int, hop_port: int | None) -> str:

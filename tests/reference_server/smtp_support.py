@@ -12,13 +12,12 @@ import os
 import ssl
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final, TypeVar
 
 from reference_server.accounts import Account, Accounts, hash_password
 from reference_server.smtp.server import SessionRegistry, SmtpServer, Timeouts
@@ -28,6 +27,8 @@ from reference_server.storage.api import FolderSnapshot, StorageError
 DOMAIN: Final = "example.test"
 HOSTNAME: Final = "mail.example.test"
 PASSWORDS: Final = {"alice": "alicepw", "bob": "bobpw"}
+LOOP_CALL_TIMEOUT: Final = 15.0
+T = TypeVar("T")
 
 
 def config_head(hostname: str = HOSTNAME) -> str:
@@ -157,7 +158,34 @@ class FakeStore:
         return sorted((self.root / "spool").iterdir())
 
 
-class ServerThread:
+class LoopThread:
+    """An asyncio event loop in a daemon thread, so that blocking clients (smtplib, poplib) can
+    talk to a server running in the same process."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.run_until_complete(self.loop.shutdown_default_executor())
+        self.loop.close()
+
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run `coroutine` on the loop and wait for its result (at most LOOP_CALL_TIMEOUT seconds)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=LOOP_CALL_TIMEOUT)
+
+    def start_loop(self) -> None:
+        self.thread.start()
+
+    def stop_loop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=LOOP_CALL_TIMEOUT)
+
+
+class ServerThread(LoopThread):
     """An SmtpServer on its own event loop in a thread, for blocking clients (smtplib, sockets)."""
 
     def __init__(
@@ -182,24 +210,12 @@ class ServerThread:
             implicit_tls=implicit_tls,
             timeouts=timeouts,
         )
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="smtp-test-server", daemon=True)
+        super().__init__("smtp-test-server")
         self.port = 0
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        self.loop.run_until_complete(self.loop.shutdown_default_executor())
-        self.loop.close()
-
-    def call(self, coroutine: object) -> object:
-        future: Future[object] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)  # type: ignore[arg-type]
-        return future.result(timeout=15)
-
     def __enter__(self) -> ServerThread:
-        self.thread.start()
-        _, self.port = self.call(self.server.start("127.0.0.1", 0))  # type: ignore[misc]
+        self.start_loop()
+        _, self.port = self.call(self.server.start("127.0.0.1", 0))
         return self
 
     def stop(self) -> None:
@@ -210,8 +226,7 @@ class ServerThread:
 
         if self.thread.is_alive():
             self.call(shutdown())
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=15)
+            self.stop_loop()
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None

@@ -15,13 +15,11 @@ import re
 import smtplib
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Final
 
 import pytest
 import trustme
@@ -41,7 +39,7 @@ from reference_server.pop3.server import (
 )
 from reference_server.pop3.state import Pop3Settings
 from reference_server.storage.store import MaildirStore
-from tests.reference_server.smtp_support import PASSWORDS, make_accounts
+from tests.reference_server.smtp_support import PASSWORDS, LoopThread, make_accounts
 
 HOST: Final = "127.0.0.1"
 TIMEOUT: Final = 10.0
@@ -69,7 +67,7 @@ def ca() -> trustme.CA:
     return trustme.CA()
 
 
-class Pop3Thread:
+class Pop3Thread(LoopThread):
     """A Pop3Server with a MaildirStore on its own event loop in a thread, for blocking clients."""
 
     def __init__(
@@ -109,22 +107,11 @@ class Pop3Thread:
             implicit_tls=tls == "implicit",
             autologout=autologout,
         )
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="pop3-test-server", daemon=True)
+        super().__init__("pop3-test-server")
         self.port = 0
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.loop.shutdown_default_executor())
-        self.loop.close()
-
-    def call(self, coroutine: Any) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return future.result(timeout=TIMEOUT)
-
     def __enter__(self) -> Pop3Thread:
-        self.thread.start()
+        self.start_loop()
         _, self.port = self.call(self.server.start(HOST, 0))
         return self
 
@@ -133,8 +120,7 @@ class Pop3Thread:
     ) -> None:
         if self.thread.is_alive():
             self.call(self.server.shutdown(grace=5))
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=TIMEOUT)
+            self.stop_loop()
 
     def deliver(self, user: str, *messages: bytes) -> None:
         async def deliver_all() -> None:

@@ -8,21 +8,18 @@ can verify it the way it would verify a real one.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import mailbox
 import poplib
 import smtplib
 import ssl
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from reference_server.main import BoundListener, ReferenceServer
-from tests.reference_server.smtp_support import config_head
+from tests.reference_server.smtp_support import LoopThread, config_head
 
 HOST: Final = "127.0.0.1"
 TIMEOUT: Final = 10.0
@@ -123,24 +120,15 @@ class MailServer:
         return count, size
 
 
-class ServerThread:
+class ServerThread(LoopThread):
+    """The whole reference server (ReferenceServer) on its own loop, for the user agent's blocking clients."""
+
     def __init__(self, server: ReferenceServer) -> None:
+        super().__init__("useragent-test-server")
         self.server = server
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="useragent-test-server", daemon=True)
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-        self.loop.run_until_complete(self.loop.shutdown_default_executor())
-        self.loop.close()
-
-    def call(self, coroutine: Any) -> Any:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return future.result(timeout=TIMEOUT)
 
     def start(self) -> dict[str, BoundListener]:
-        self.thread.start()
+        self.start_loop()
         listeners: dict[str, BoundListener] = self.call(self.server.start())
         return listeners
 
@@ -148,8 +136,7 @@ class ServerThread:
         try:
             self.call(self.server.stop())
         finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(timeout=TIMEOUT)
+            self.stop_loop()
 
 
 @dataclass(frozen=True)
