@@ -55,9 +55,7 @@ _ID_FIELDS: Final = {
 
 
 def check_identifiers(parsed: ParsedMessage) -> Iterator[Finding]:
-    for entity in parsed.root.walk():
-        if not entity.is_message:
-            continue
+    for entity in parsed.messages():
         if entity is parsed.root and entity.first_field("message-id") is None:
             yield rules.MESSAGE_ID_MISSING.finding(None, "no Message-ID field")
         for field in entity.fields:
@@ -73,9 +71,7 @@ def check_identifiers(parsed: ParsedMessage) -> Iterator[Finding]:
 
 
 def check_dates(parsed: ParsedMessage) -> Iterator[Finding]:
-    for entity in parsed.root.walk():
-        if not entity.is_message:
-            continue
+    for entity in parsed.messages():
         for field in entity.fields:
             if field.key in ("date", "resent-date"):
                 yield from _date_findings(field)

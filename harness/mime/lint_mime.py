@@ -26,9 +26,7 @@ COMPOSITE_ENCODINGS: Final = frozenset({"7bit", "8bit", "binary"})  # RFC 2045 Â
 
 
 def check_mime_version(parsed: ParsedMessage) -> Iterator[Finding]:
-    for entity in parsed.root.walk():
-        if not entity.is_message:
-            continue
+    for entity in parsed.messages():
         version = entity.first_field("mime-version")
         if version is None:
             mime_field = next((f for f in entity.fields if f.key.startswith("content-")), None)

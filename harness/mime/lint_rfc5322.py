@@ -45,9 +45,8 @@ def check_required_fields(parsed: ParsedMessage) -> Iterator[Finding]:
         yield rules.DATE_MISSING.finding(None, "no Date field (the origination date is required)")
     if root.first_field("from") is None:
         yield rules.FROM_MISSING.finding(None, "no From field (the originator is required)")
-    for entity in root.walk():
-        if entity.is_message:
-            yield from _duplicates(entity)
+    for entity in parsed.messages():
+        yield from _duplicates(entity)
 
 
 def _duplicates(entity: Entity) -> Iterator[Finding]:
@@ -60,9 +59,7 @@ def _duplicates(entity: Entity) -> Iterator[Finding]:
 
 
 def check_addresses(parsed: ParsedMessage) -> Iterator[Finding]:
-    for entity in parsed.root.walk():
-        if not entity.is_message:
-            continue
+    for entity in parsed.messages():
         for field in entity.fields:
             if field.key in ADDRESS_FIELDS:
                 yield from _address_findings(field)

@@ -121,6 +121,10 @@ class ParsedMessage:
         """The top level claims MIME (RFC 2045 §4) or uses MIME fields: bodies are judged by their labels."""
         return any(f.key == "mime-version" or f.key.startswith("content-") for f in self.root.fields)
 
+    def messages(self) -> Iterator[Entity]:
+        """The top level and every enclosed message (message/rfc822 bodies): where RFC 5322 rules apply."""
+        return (entity for entity in self.root.walk() if entity.is_message)
+
     def line_number(self, index: int) -> int | None:
         """The 1-based number of line `index`, or None past the end."""
         return self.lines[index].number if 0 <= index < len(self.lines) else None
