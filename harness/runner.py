@@ -14,7 +14,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from harness.connect import connect
 from harness.drivers.base import Driver, SetupContext, SetupFailed
@@ -159,7 +159,6 @@ class CaseRunner:
                 "none configured",
                 f"the target has no {protocol} endpoint",
             )
-        assert endpoint is not None
         driver = make_driver(protocol)
         reader = driver.new_reader()
         try:
@@ -234,7 +233,6 @@ class CaseRunner:
             return render(parse_text(text, raw=raw), self.variables)
         except TextError as exc:
             self._fail(step.line, _describe(step), "", "", str(exc))
-            raise AssertionError("unreachable") from exc
 
     def _send(self, opened: _Open, step: Send, following: tuple[Step, ...]) -> None:
         data = self._render(step, step.text, step.raw)
@@ -388,7 +386,6 @@ class CaseRunner:
             self._fail_precondition(
                 step.line, _describe(step), f"{role}'s maildrop read over POP3", str(exc), f"retrieval failed: {exc}"
             )
-            return
         if found is None:
             self._fail(
                 step.line,
@@ -397,7 +394,6 @@ class CaseRunner:
                 f"none among the newest messages after {self.timeout:g} s",
                 f"the message accepted with 250 is not in {role}'s maildrop",
             )
-            return
         verdict = compare_stored(found.data, message.transmitted)
         self.log.note(
             "retrieve",
@@ -412,7 +408,6 @@ class CaseRunner:
     def _hop_directive(self, step: Directive) -> None:
         if self.hop is None:
             self._fail(step.line, _describe(step), "a capture next hop", "none", "the target has no capture next hop")
-        assert self.hop is not None
         addresses = [self._render_arg(step, text) for text in step.args[0].split("|")]
         shown = " or ".join(addresses)
         if step.verb == "hop-wait":
@@ -426,7 +421,6 @@ class CaseRunner:
                     self.hop.describe(addresses),
                     f"no message for {shown} reached the next hop within {timeout:g} s",
                 )
-            assert found is not None
             self._hop_message = found
             self._hop_cursor = {"H": 0, "D": 0}
             self._log_hop(found)
@@ -448,7 +442,6 @@ class CaseRunner:
             return render(parse_text(text, raw=False), self.variables).decode("utf-8")
         except TextError as exc:
             self._fail(step.line, _describe(step), "", "", str(exc))
-            raise AssertionError("unreachable") from exc
 
     def _hop_expect(self, step: HopExpect) -> None:
         message = self._hop_message
@@ -482,10 +475,10 @@ class CaseRunner:
         self.log.note("hop", "mail data as it arrived (dot-stuffed):")
         self.log.add("hop", "<<", message.wire)
 
-    def _fail(self, line: int, step: str, expected: str, received: str, message: str) -> None:
+    def _fail(self, line: int, step: str, expected: str, received: str, message: str) -> NoReturn:
         raise _Fail(StepFailure(line, step, expected, received, message))
 
-    def _fail_precondition(self, line: int, step: str, expected: str, received: str, message: str) -> None:
+    def _fail_precondition(self, line: int, step: str, expected: str, received: str, message: str) -> NoReturn:
         raise _Fail(StepFailure(line, step, expected, received, message, precondition=True))
 
 

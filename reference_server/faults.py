@@ -729,7 +729,7 @@ _MIME_FAULTS: Final[tuple[Fault, ...]] = (
         "mime.header-fields-unfolded",
         "RFC 5321",
         "4.5.2",
-        "folded header fields are stored unfolded, each on one line",
+        "folded fields of the message header are stored unfolded, each on one line",
     ),
     Fault(
         "mime.footer-appended",
