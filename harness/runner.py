@@ -22,7 +22,7 @@ from harness.drivers.imap import ImapDriver
 from harness.drivers.pop3 import Pop3Driver
 from harness.drivers.smtp import SmtpDriver
 from harness.expect.hop import judge_hop_line
-from harness.mime.corpus import CorpusMessage, build_corpus
+from harness.mime.corpus import CorpusMessage, build_message
 from harness.mime.transparency import compare_stored, stuff_dots
 from harness.nexthop.record import HopMessage, HopRecorder
 from harness.readers.errors import ReplyFramingError
@@ -117,7 +117,7 @@ class CaseRunner:
         self.tls_context = client_tls_context(self.target.ca_file, self.target.verify_tls)
         self._timeout_set = False  # a `! timeout` also sets how long <SILENT> listens
         self._pending_literal: bytes | None = None  # an IMAP literal awaiting its continuation
-        self._corpus: dict[str, CorpusMessage] | None = None  # built on first use, for `! send-corpus`
+        self._corpus: dict[str, CorpusMessage] = {}  # built on first use, for `! send-corpus`
 
     def run(self) -> CaseResult:
         started = time.monotonic()
@@ -357,15 +357,14 @@ class CaseRunner:
     # -- the MIME corpus ----------------------------------------------------------------------
 
     def _corpus_message(self, shape: str) -> CorpusMessage:
-        """The corpus as this target's accounts send it, tagged with the case run ($case) so the
-        copy read back cannot be another case's."""
-        if self._corpus is None:
-            accounts = self.target.accounts
-            corpus = build_corpus(
-                self.target.domain, accounts["alice"].address, accounts["bob"].address, tag=self.variables["case"]
-            )
-            self._corpus = {message.name: message for message in corpus}
-        return self._corpus[shape]
+        """The corpus message as this target's accounts send it, tagged with the case run ($case) so
+        the copy read back cannot be another case's."""
+        message = self._corpus.get(shape)
+        if message is None:
+            alice, bob = self.target.accounts["alice"].address, self.target.accounts["bob"].address
+            message = build_message(shape, self.target.domain, alice, bob, tag=self.variables["case"])
+            self._corpus[shape] = message
+        return message
 
     def _send_corpus(self, opened: _Open, step: Directive) -> None:
         """The message as mail data: dot-stuffed (RFC 5321 §4.5.2), then <CRLF>.<CRLF> (§4.1.1.4)."""

@@ -302,25 +302,25 @@ def build_corpus(domain: str, sender: str, recipient: str, tag: str = "corpus") 
     copy it reads back from a shared mailbox is the one that case sent.
     Raises ValueError naming the argument when one would make the corpus itself malformed.
     """
+    return [build_message(shape.name, domain, sender, recipient, tag) for shape in SHAPES]
+
+
+def build_message(name: str, domain: str, sender: str, recipient: str, tag: str = "corpus") -> CorpusMessage:
+    """The corpus message of shape `name` alone (as build_corpus makes it); KeyError for an unknown shape."""
+    shape = SHAPES_BY_NAME[name]
     _check_arguments(domain, sender, recipient)
     if not _DOT_ATOM.fullmatch(tag):
         raise ValueError(f"corpus tag {tag!r} is not an ASCII dot-atom (RFC 5322 §3.6.4 id-left)")
-    corpus: list[CorpusMessage] = []
-    for shape in SHAPES:
-        rng = random.Random(f"mailconform-corpus/{shape.name}")
-        ctx = _Context(shape.name, domain, sender, recipient, rng, tag)
-        message = shape.build(ctx)
-        data = message.as_bytes(policy=message.policy)
-        if not shape.final_crlf:
-            data = data.removesuffix(b"\r\n")
-        corpus.append(
-            CorpusMessage(
-                shape.name, data, shape.needs_8bitmime, shape.needs_smtputf8, shape.description, ctx.message_id
-            )
-        )
-    return corpus
+    ctx = _Context(shape.name, domain, sender, recipient, random.Random(f"mailconform-corpus/{shape.name}"), tag)
+    message = shape.build(ctx)
+    data = message.as_bytes(policy=message.policy)
+    if not shape.final_crlf:
+        data = data.removesuffix(b"\r\n")
+    flags = (shape.needs_8bitmime, shape.needs_smtputf8)
+    return CorpusMessage(shape.name, data, *flags, shape.description, ctx.message_id)
 
 
+SHAPES_BY_NAME: Final = {shape.name: shape for shape in SHAPES}
 _DOT_ATOM: Final = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 

@@ -17,7 +17,7 @@ from typing import Final
 from harness.expect.imap import parse_imap_group
 from harness.expect.pop3 import parse_pop3_expectation
 from harness.expect.smtp import parse_smtp_expectation
-from harness.mime.corpus import SHAPES
+from harness.mime.corpus import SHAPES_BY_NAME as CORPUS_SHAPES
 from harness.patterns import PatternError, compile_pattern
 from harness.transcript.model import (
     DIRECTIVES,
@@ -77,7 +77,6 @@ HOP_PREFIXES: Final = (("H!:", "H", True), ("H:", "H", False), ("D!:", "D", True
 PIPELINED_SUFFIX: Final = " (pipelined)"
 MAIN_CONNECTION: Final = "main"  # the connection a case starts on (harness.runner opens it)
 CORPUS_STEPS: Final = ("send-corpus", "stored-intact")
-CORPUS_SHAPES: Final = {shape.name: shape for shape in SHAPES}
 MISSING_SPEC: Final = "missing 'spec: RFC<number> §<section> <title>' header"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from harness.mime import CorpusMessage, Severity, build_corpus, lint_message
+from harness.mime.corpus import build_message
 
 DOMAIN = "corpus.example"
 SENDER = "alice@corpus.example"
@@ -101,6 +102,13 @@ def test_tag_makes_the_message_ids_of_one_case_run_its_own() -> None:
         assert str(parsed(CORPUS[name])["Message-ID"]) == f"<{name}.corpus@{DOMAIN}>"  # the default tag
     with pytest.raises(ValueError, match=r"^corpus tag 'a b' "):
         build_corpus(DOMAIN, SENDER, RECIPIENT, tag="a b")
+
+
+def test_one_message_alone_is_the_same_as_in_the_corpus() -> None:
+    for name, message in CORPUS.items():
+        assert build_message(name, DOMAIN, SENDER, RECIPIENT) == message
+    with pytest.raises(KeyError):
+        build_message("no-such-shape", DOMAIN, SENDER, RECIPIENT)
 
 
 def test_bytes_are_stable_within_and_across_processes() -> None:
