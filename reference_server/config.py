@@ -31,6 +31,7 @@ from reference_server.smtp.parsing import (
     parse_rcpt_argument,
 )
 from reference_server.smtp.state import RECEIVED_MAX_DEFAULT, RECIPIENTS_MIN
+from reference_server.storage.api import FLUSH_METHODS
 
 PROTOCOLS: Final = ("smtp", "submission", "pop3", "imap")
 TLS_MODES: Final = ("none", "starttls", "implicit")
@@ -61,6 +62,7 @@ domains = ["example.test"]
 hostname = "mail.example.test"
 # mail_root = "/var/tmp/mailconform"   # default: a fresh temporary folder
 # postmaster = "alice"                 # default: the first account
+# flush = "syncfs"                     # "syncfs": one disk flush per batch of deliveries; "fsync": per file
 
 [[accounts]]
 login = "alice"
@@ -200,6 +202,7 @@ class ServerConfig:
     listeners: tuple[ListenerConfig, ...]
     mail_root: Path | None = None
     postmaster: str | None = None
+    flush: str = "syncfs"  # storage/flush.py: how deliveries are made durable
     limits: Limits = field(default_factory=Limits)
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -526,6 +529,7 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
     hostname = _check_domain(server, "hostname", hostname)
     mail_root = _path(server, "mail_root", base)
     postmaster = server.string("postmaster")
+    flush = server.choice("flush", "syncfs", FLUSH_METHODS)
     server.finish()
     plain_passwords: dict[str, str] = {}
     accounts = _accounts(data.get("accounts"), domains, source, plain_passwords)
@@ -540,6 +544,7 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
         listeners=listeners,
         mail_root=mail_root,
         postmaster=postmaster,
+        flush=flush,
         limits=_limits(_Table(data.get("limits", {}), "limits", source)),
         tls=_tls(_Table(data.get("tls", {}), "tls", source), base),
         smtp=_smtp(_Table(data.get("smtp", {}), "smtp", source)),

@@ -271,11 +271,11 @@ def remove_pid_file(path: Path) -> None:
             path.unlink()
 
 
-def open_store(mail_root: Path) -> MailStore:
+def open_store(mail_root: Path, flush: str = "syncfs") -> MailStore:
     """The Maildir store, imported only when a real server starts."""
     from reference_server.storage.store import MaildirStore
 
-    return MaildirStore(mail_root)
+    return MaildirStore(mail_root, flush=flush)
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -308,7 +308,8 @@ async def _serve(config: ServerConfig, faults: Faults, mail_root: Path, any_port
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    server = ReferenceServer(config, open_store(mail_root), faults, any_port=any_port, mail_root=mail_root)
+    store = open_store(mail_root, config.flush)
+    server = ReferenceServer(config, store, faults, any_port=any_port, mail_root=mail_root)
     try:
         await server.start()
     except OSError as exc:

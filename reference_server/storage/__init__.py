@@ -6,6 +6,7 @@ package itself imports nothing, so depending on the interface never loads the im
 Modules, one job each: names (folder/user names, Maildir++ directory names), maildir (file
 names, flag letters), wiresize (CRLF octet counts), incoming (receiving a message), durable
 (fsync'd files and directories), index (per-folder UID index and locks), layout (paths under
-the mail root), delivery (one message into many folders), groupcommit (sharing fsyncs between
-concurrent deliveries), store (MaildirStore).
+the mail root), delivery (one message into many folders), flush (making a batch of files and
+directories durable at once), groupcommit (sharing flushes between concurrent deliveries), store
+(MaildirStore).
 """

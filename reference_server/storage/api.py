@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Final, Protocol
+
+FLUSH_METHODS: Final = ("syncfs", "fsync")  # how deliveries are made durable (storage/flush.py)
 
 
 class StorageError(Exception):

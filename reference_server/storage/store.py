@@ -17,7 +17,7 @@ Reading rules worth knowing:
   simply absent from `folders()`, which the IMAP layer reports as \\Noselect.
 - The synchronous methods block on disk I/O (an index write is two fsyncs); asyncio servers
   call them through `asyncio.to_thread`. `deliver()` is the exception: it is a coroutine and
-  does its disk work off the event loop, sharing directory fsyncs with concurrent deliveries.
+  does its disk work off the event loop, sharing disk flushes with concurrent deliveries.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ from reference_server.storage.durable import (
     fsync_directory,
     write_all,
 )
+from reference_server.storage.flush import make_flush
 from reference_server.storage.groupcommit import GroupCommitter
 from reference_server.storage.incoming import SPOOL_MEMORY_LIMIT, SpooledMessage
 from reference_server.storage.index import (
@@ -137,6 +138,7 @@ class MaildirStore:
         root: Path,
         *,
         spool_memory_limit: int = SPOOL_MEMORY_LIMIT,
+        flush: str = "syncfs",
     ) -> None:
         self._layout = MailLayout(Path(root))
         self._layout.users_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +147,7 @@ class MaildirStore:
         self._indexes = IndexFiles()
         self._locations: dict[Path, dict[str, Path]] = {}  # folder dir -> key -> file last seen
         self._snapshots: dict[Path, _CachedSnapshot] = {}  # folder dir -> last settled snapshot
-        self._committer = GroupCommitter()
+        self._committer = GroupCommitter(make_flush(flush))
         self._sweep_spool()
 
     @property
@@ -162,7 +164,7 @@ class MaildirStore:
         """Deliver `prefix` + the message into each user's folder; return once it is on disk.
 
         One file is written and hard-linked into every recipient folder, off the event loop, in
-        batches with concurrent deliveries that share thread hand-offs and directory fsyncs
+        batches with concurrent deliveries that share thread hand-offs and disk flushes
         (groupcommit.py: the durability argument is there). Recipients
         are all-or-nothing: if one folder cannot take the message, none keeps it. The message is
         consumed whatever happens.

@@ -56,6 +56,7 @@ def test_default_configuration() -> None:
     assert config.limits.command_timeout >= 300  # RFC 5321 §4.5.3.2.7
     assert config.smtp.bare_lf == "reject" and config.smtp.auth_requires_tls
     assert config.mail_root is None and config.tls.cert_file is None
+    assert config.flush == "syncfs"
 
 
 def test_default_text_is_valid_toml_documentation() -> None:
@@ -74,6 +75,7 @@ def test_full_configuration(tmp_path: Path) -> None:
             hostname = "MX.Example.ORG"
             mail_root = "mail"
             postmaster = "carol"
+            flush = "fsync"
 
             [[domains]]
             name = "example.org"
@@ -128,6 +130,7 @@ def test_full_configuration(tmp_path: Path) -> None:
     assert config.accounts[0].addresses == ("Carol@example.org",)  # local part kept, domain lowered
     assert config.accounts[0].password_hash == stored
     assert config.postmaster == "carol"
+    assert config.flush == "fsync"
     assert config.listeners == (
         ListenerConfig("smtp", "smtp", "127.0.0.1", 25, "none"),
         ListenerConfig("smtps", "submission", "0.0.0.0", 465, "implicit"),
@@ -157,6 +160,7 @@ def test_full_configuration(tmp_path: Path) -> None:
         ('domains = ["a.org", "A.org"]\n', r": \[top level\] domains: a domain is listed twice"),
         (MINIMAL + "[server]\nhostname = 'has space'\n", r": \[server\] hostname: 'has space' is not a valid"),
         (MINIMAL + "[server]\npostmaster = 'zed'\n", r": \[server\] postmaster: 'zed' is not the login"),
+        (MINIMAL + "[server]\nflush = 'never'\n", r": \[server\] flush: must be one of 'syncfs', 'fsync'"),
         (
             MINIMAL + "[[accounts]]\nlogin = 'a'\naddress = 'a@elsewhere.org'\npassword = 'p'\n",
             r": \[accounts #1\] address: 'a@elsewhere.org' is not in a configured domain",

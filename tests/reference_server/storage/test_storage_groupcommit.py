@@ -1,10 +1,9 @@
-"""Group commit: data fsync'd before it is published, directories fsync'd per round, jobs isolated."""
+"""Group commit: data flushed before it is published, names flushed before the caller hears, jobs isolated."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import stat
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.storage import groupcommit
+from reference_server.storage.flush import Flush, FlushErrors, FsyncFlush, make_flush
 from reference_server.storage.groupcommit import GroupCommitter
 
 
@@ -47,19 +47,30 @@ class _RecordingJob:
             self.fd = None
 
 
-@pytest.fixture
-def sync_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Records every fsync: "fsync NAME" for a file, "fsync dir NAME" for a directory."""
-    log: list[str] = []
-    real_fsync = os.fsync
+class _RecordingFlush:
+    """Logs what each flush covers ("flush files a.tmp b.tmp dirs x"), then lets the real one do it."""
 
-    def fsync(fd: int) -> None:
-        name = Path(os.readlink(f"/proc/self/fd/{fd}")).name
-        log.append(f"fsync dir {name}" if stat.S_ISDIR(os.fstat(fd).st_mode) else f"fsync {name}")
-        real_fsync(fd)
+    def __init__(self, inner: Flush, log: list[str], failing_files: frozenset[str] = frozenset()) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.log = log
+        self.failing_files = failing_files  # file names whose flush reports an error
+        self.flushes = 0
 
-    monkeypatch.setattr(os, "fsync", fsync)
-    return log
+    def __call__(self, files: Sequence[int], directories: Sequence[Path]) -> FlushErrors:
+        names = [Path(os.readlink(f"/proc/self/fd/{fd}")).name for fd in files]
+        self.log.append(f"flush files {' '.join(names)} dirs {' '.join(d.name for d in directories)}")
+        self.flushes += 1
+        errors = self.inner(files, directories)
+        for position, name in enumerate(names):
+            if name in self.failing_files:
+                errors.files[position] = OSError(f"EIO writing {name}")
+        return errors
+
+
+@pytest.fixture(params=["syncfs", "fsync"])
+def flush_method(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def _commit_all(committer: GroupCommitter, jobs: Sequence[_RecordingJob]) -> list[BaseException | None]:
@@ -70,49 +81,106 @@ def _commit_all(committer: GroupCommitter, jobs: Sequence[_RecordingJob]) -> lis
     return asyncio.run(scenario())
 
 
-def test_each_file_is_synced_before_it_is_published(tmp_path: Path, sync_log: list[str]) -> None:
-    jobs = [_RecordingJob(tmp_path, f"m{i}", sync_log) for i in range(20)]
-    assert _commit_all(GroupCommitter(), jobs) == [None] * 20
+def _flush_covering(log: Sequence[str], word: str, name: str, after: int = 0) -> int:
+    """Position of the first flush at or after `after` whose files (or dirs) include `name`."""
+    for position in range(after, len(log)):
+        entry = log[position].split()
+        if entry[:1] != ["flush"]:
+            continue
+        files, directories = entry[2 : entry.index("dirs")], entry[entry.index("dirs") + 1 :]
+        if name in (files if word == "files" else directories):
+            return position
+    raise AssertionError(f"no flush with {word} {name} from entry {after} on: {log}")
+
+
+def test_each_file_is_flushed_before_it_is_published_and_its_name_before_it_is_settled(
+    tmp_path: Path, flush_method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 5321 §6.1: data durable, then the name, and only then does the caller hear."""
+    log: list[str] = []
+    real_settle = groupcommit._settle
+
+    def settle(batch: Sequence[groupcommit._Pending], outcomes: Sequence[BaseException | None]) -> None:
+        if batch:
+            log.append("settle " + " ".join(str(getattr(p.job, "name", "?")) for p in batch))
+        real_settle(batch, outcomes)
+
+    monkeypatch.setattr(groupcommit, "_settle", settle)
+    jobs = [_RecordingJob(tmp_path, f"m{i}", log) for i in range(30)]
+    committer = GroupCommitter(_RecordingFlush(make_flush(flush_method), log))
+    assert _commit_all(committer, jobs) == [None] * 30
     for job in jobs:
-        assert sync_log.index(f"fsync {job.name}.tmp") < sync_log.index(f"publish {job.name}")
-        later = sync_log[sync_log.index(f"publish {job.name}") :]
-        assert f"fsync dir {tmp_path.name}" in later  # its directory entry was made durable after
+        data = _flush_covering(log, "files", f"{job.name}.tmp")
+        published = log.index(f"publish {job.name}")
+        name = _flush_covering(log, "dirs", tmp_path.name, after=published)
+        settled = next(p for p, entry in enumerate(log) if entry.startswith("settle ") and job.name in entry.split())
+        assert data < published < name < settled, log
     assert all(job.closed == 1 for job in jobs)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(job.name for job in jobs)
 
 
-def test_concurrent_jobs_share_directory_fsyncs(tmp_path: Path, sync_log: list[str]) -> None:
-    committer = GroupCommitter()
-    _commit_all(committer, [_RecordingJob(tmp_path, f"m{i}", sync_log) for i in range(40)])
-    directory_syncs = sync_log.count(f"fsync dir {tmp_path.name}")
-    assert directory_syncs == committer.rounds
-    assert committer.rounds < 40
+def test_concurrent_jobs_share_flushes(tmp_path: Path, flush_method: str) -> None:
+    log: list[str] = []
+    flush = _RecordingFlush(make_flush(flush_method), log)
+    committer = GroupCommitter(flush)
+    assert _commit_all(committer, [_RecordingJob(tmp_path, f"m{i}", log) for i in range(40)]) == [None] * 40
+    assert flush.flushes == committer.rounds
+    assert committer.rounds < 40  # two flushes a job without sharing: 80
 
 
-def test_a_failing_job_does_not_affect_the_others(tmp_path: Path) -> None:
+def test_a_lone_job_takes_two_flushes_data_then_name(tmp_path: Path) -> None:
+    log: list[str] = []
+    flush = _RecordingFlush(FsyncFlush(), log)
+    assert _commit_all(GroupCommitter(flush), [_RecordingJob(tmp_path, "m", log)]) == [None]
+    assert log == ["flush files m.tmp dirs ", "publish m", f"flush files  dirs {tmp_path.name}"]
+
+
+def test_a_failing_job_does_not_affect_the_others(tmp_path: Path, flush_method: str) -> None:
     log: list[str] = []
     jobs = [
         _RecordingJob(tmp_path, "ok1", log),
         _RecordingJob(tmp_path, "bad-stage", log, fail_at="stage"),
         _RecordingJob(tmp_path, "bad-publish", log, fail_at="publish"),
+        _RecordingJob(tmp_path, "bad-flush", log),
         _RecordingJob(tmp_path, "ok2", log),
     ]
-    outcomes = _commit_all(GroupCommitter(), jobs)
-    assert outcomes[0] is None and outcomes[3] is None
+    flush = _RecordingFlush(make_flush(flush_method), log, failing_files=frozenset({"bad-flush.tmp"}))
+    outcomes = _commit_all(GroupCommitter(flush), jobs)
+    assert outcomes[0] is None and outcomes[4] is None
     assert isinstance(outcomes[1], OSError) and "cannot stage" in str(outcomes[1])
     assert isinstance(outcomes[2], OSError) and "cannot publish" in str(outcomes[2])
+    assert isinstance(outcomes[3], OSError) and "EIO writing bad-flush.tmp" in str(outcomes[3])
     assert "publish bad-stage" not in log
+    assert "publish bad-flush" not in log  # data in doubt: never published
     assert all(job.closed == 1 for job in jobs)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad-publish.tmp", "ok1", "ok2"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad-flush.tmp", "bad-publish.tmp", "ok1", "ok2"]
 
 
-def test_a_directory_sync_failure_fails_the_jobs_in_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(path: Path | str) -> None:
-        raise OSError("EIO")
+def test_a_failed_name_flush_fails_the_jobs_in_that_directory(tmp_path: Path) -> None:
+    class _NamesFail(FsyncFlush):
+        def __call__(self, files: Sequence[int], directories: Sequence[Path]) -> FlushErrors:
+            errors = super().__call__(files, directories)
+            return FlushErrors(errors.files, [OSError("EIO") for _ in directories])
 
-    monkeypatch.setattr(groupcommit, "fsync_directory", broken)
-    (outcome,) = _commit_all(GroupCommitter(), [_RecordingJob(tmp_path, "m", [])])
-    assert isinstance(outcome, OSError)
+    (outcome,) = _commit_all(GroupCommitter(_NamesFail()), [_RecordingJob(tmp_path, "m", [])])
+    assert isinstance(outcome, OSError) and str(outcome) == "EIO"
+
+
+def test_a_broken_flush_fails_its_jobs_and_the_committer_goes_on(tmp_path: Path) -> None:
+    calls = []
+
+    class _BrokenOnce(FsyncFlush):
+        def __call__(self, files: Sequence[int], directories: Sequence[Path]) -> FlushErrors:
+            calls.append(len(files))
+            if len(calls) == 1:
+                raise ZeroDivisionError("a bug")
+            return super().__call__(files, directories)
+
+    committer = GroupCommitter(_BrokenOnce())
+    (first,) = _commit_all(committer, [_RecordingJob(tmp_path, "first", [])])
+    (second,) = _commit_all(committer, [_RecordingJob(tmp_path, "second", [])])
+    assert isinstance(first, ZeroDivisionError)
+    assert second is None and (tmp_path / "second").exists()
 
 
 def test_a_caller_that_stops_waiting_leaves_a_closed_job_behind(tmp_path: Path) -> None:
@@ -146,37 +214,16 @@ def test_a_caller_that_stops_waiting_leaves_a_closed_job_behind(tmp_path: Path) 
     assert (tmp_path / "other").exists()
 
 
-def test_a_batch_is_settled_only_after_all_its_files_and_directories_are_synced(
-    tmp_path: Path, sync_log: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """RFC 5321 §6.1: no job of a batch is reported durable before every sync of that batch."""
-    real_settle = groupcommit._settle
-
-    def settle(batch: Sequence[groupcommit._Pending], outcomes: Sequence[BaseException | None]) -> None:
-        sync_log.append("settle " + " ".join(sorted(str(getattr(p.job, "name", "?")) for p in batch)))
-        real_settle(batch, outcomes)
-
-    monkeypatch.setattr(groupcommit, "_settle", settle)
-    jobs = [_RecordingJob(tmp_path, f"m{i}", sync_log) for i in range(30)]
-    assert _commit_all(GroupCommitter(), jobs) == [None] * 30
-    settles = [position for position, entry in enumerate(sync_log) if entry.startswith("settle ")]
-    assert settles
-    for position in settles:
-        names = sync_log[position].split()[1:]
-        before = sync_log[:position]
-        for name in names:
-            file_sync = before.index(f"fsync {name}.tmp")
-            published = before.index(f"publish {name}")
-            assert file_sync < published
-            assert f"fsync dir {tmp_path.name}" in before[published:]
-
-
-def test_commit_batch_runs_both_stages_in_the_calling_thread(tmp_path: Path, sync_log: list[str]) -> None:
-    jobs = [_RecordingJob(tmp_path, f"m{i}", sync_log) for i in range(3)]
-    jobs.append(_RecordingJob(tmp_path, "bad", sync_log, fail_at="stage"))
-    outcomes = groupcommit.commit_batch(jobs)
+def test_commit_batch_runs_both_passes_in_the_calling_thread(tmp_path: Path) -> None:
+    log: list[str] = []
+    jobs = [_RecordingJob(tmp_path, f"m{i}", log) for i in range(3)]
+    jobs.append(_RecordingJob(tmp_path, "bad", log, fail_at="stage"))
+    outcomes = groupcommit.commit_batch(_RecordingFlush(FsyncFlush(), log), jobs)
     assert outcomes[:3] == [None, None, None]
     assert isinstance(outcomes[3], OSError)
-    assert sync_log.count(f"fsync dir {tmp_path.name}") == 1  # one directory, one fsync for the batch
+    assert [entry for entry in log if entry.startswith("flush")] == [
+        "flush files m0.tmp m1.tmp m2.tmp dirs ",
+        f"flush files  dirs {tmp_path.name}",  # one directory, one flush of it for the batch
+    ]
     assert all(job.closed == 1 for job in jobs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m0", "m1", "m2"]
