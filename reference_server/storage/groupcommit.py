@@ -164,13 +164,6 @@ def commit_pass(
     return fresh, outcomes
 
 
-def commit_batch(flush: Flush, jobs: Sequence[CommitJob]) -> list[BaseException | None]:
-    """Both passes for `jobs` in the calling thread: two flushes, data then names."""
-    published, _ = commit_pass(flush, jobs, [])
-    _, outcomes = commit_pass(flush, [], published)
-    return outcomes
-
-
 def _close(job: CommitJob) -> None:
     try:
         job.close()

@@ -3,7 +3,7 @@
 A child process delivers messages from ten concurrent tasks and prints "delivered N" each time
 deliver() returns; the parent kills it with SIGKILL mid-stream and then looks for every reported
 message. A killed process keeps whatever it handed to the kernel, so this checks the ordering
-(nothing is reported before it was written, renamed into new/ and fsync'd), not that the disk
+(nothing is reported before it was written, flushed, renamed into new/ and flushed again), not that the disk
 cache reached the platters: only a power cut could test that, and no test here can cut power.
 """
 
@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Final
 
+import pytest
+
 REPOSITORY: Final = Path(__file__).resolve().parents[3]
 WANTED_REPORTS: Final = 60
 CHILD_LIFETIME_SECONDS: Final = 30  # the child stops by itself even if the parent never kills it
@@ -29,7 +31,7 @@ import asyncio, itertools, sys, time
 from pathlib import Path
 from reference_server.storage.store import MaildirStore
 
-store = MaildirStore(Path(sys.argv[1]))
+store = MaildirStore(Path(sys.argv[1]), flush=sys.argv[2])
 numbers = itertools.count()
 deadline = time.monotonic() + {CHILD_LIFETIME_SECONDS}
 
@@ -53,11 +55,12 @@ def _expected(number: int) -> bytes:
     return b"X-Number: %d\r\nSubject: %d\r\n\r\nbody of message %d\r\n" % (number, number, number)
 
 
-def test_every_reported_delivery_survives_sigkill(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flush", ["syncfs", "fsync"])
+def test_every_reported_delivery_survives_sigkill(tmp_path: Path, flush: str) -> None:
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     reported: list[int] = []
     with subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(tmp_path)],
+        [sys.executable, "-c", CHILD, str(tmp_path), flush],
         stdout=subprocess.PIPE,
         env=environment,
         cwd=REPOSITORY,

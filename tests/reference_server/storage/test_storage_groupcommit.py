@@ -135,6 +135,18 @@ def test_a_lone_job_takes_two_flushes_data_then_name(tmp_path: Path) -> None:
     assert log == ["flush files m.tmp dirs ", "publish m", f"flush files  dirs {tmp_path.name}"]
 
 
+def test_one_flush_covers_the_names_of_the_last_pass_and_the_files_of_this_one(tmp_path: Path) -> None:
+    log: list[str] = []
+    flush = _RecordingFlush(FsyncFlush(), log)
+    first, second = _RecordingJob(tmp_path, "a", log), _RecordingJob(tmp_path, "b", log)
+    published, outcomes = groupcommit.commit_pass(flush, [first], [])
+    assert outcomes == [] and [entry.outcome for entry in published] == [None]
+    published, outcomes = groupcommit.commit_pass(flush, [second], published)
+    assert outcomes == [None]  # a's name is durable now
+    assert log == ["flush files a.tmp dirs ", "publish a", f"flush files b.tmp dirs {tmp_path.name}", "publish b"]
+    assert first.closed == 1 and second.closed == 1
+
+
 def test_a_failing_job_does_not_affect_the_others(tmp_path: Path, flush_method: str) -> None:
     log: list[str] = []
     jobs = [
@@ -212,18 +224,3 @@ def test_a_caller_that_stops_waiting_leaves_a_closed_job_behind(tmp_path: Path) 
     assert slow.closed == 1
     assert other.closed == 1
     assert (tmp_path / "other").exists()
-
-
-def test_commit_batch_runs_both_passes_in_the_calling_thread(tmp_path: Path) -> None:
-    log: list[str] = []
-    jobs = [_RecordingJob(tmp_path, f"m{i}", log) for i in range(3)]
-    jobs.append(_RecordingJob(tmp_path, "bad", log, fail_at="stage"))
-    outcomes = groupcommit.commit_batch(_RecordingFlush(FsyncFlush(), log), jobs)
-    assert outcomes[:3] == [None, None, None]
-    assert isinstance(outcomes[3], OSError)
-    assert [entry for entry in log if entry.startswith("flush")] == [
-        "flush files m0.tmp m1.tmp m2.tmp dirs ",
-        f"flush files  dirs {tmp_path.name}",  # one directory, one flush of it for the batch
-    ]
-    assert all(job.closed == 1 for job in jobs)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m0", "m1", "m2"]
