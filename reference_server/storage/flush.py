@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from reference_server.storage.api import FLUSH_METHODS
 from reference_server.storage.durable import fsync_directory
@@ -78,22 +78,16 @@ class SyncfsFlush:
     def __call__(self, files: Sequence[int], directories: Sequence[Path]) -> FlushErrors:
         errors = FlushErrors([None] * len(files), [None] * len(directories))
         by_device: dict[int, _DeviceWork] = {}
-        for position, fd in enumerate(files):
-            try:
-                device = os.fstat(fd).st_dev
-            except OSError as error:
-                errors.files[position] = error
-                continue
-            work = by_device.setdefault(device, _DeviceWork())
-            work.files.append(position)
-            work.handle = fd if work.handle is None else work.handle
-        for position, directory in enumerate(directories):
-            try:
-                device = os.stat(directory).st_dev
-            except OSError as error:
-                errors.directories[position] = error
-                continue
-            by_device.setdefault(device, _DeviceWork()).directories.append(position)
+        for position, device in enumerate(_devices(files, os.fstat)):
+            if isinstance(device, OSError):
+                errors.files[position] = device
+            else:
+                by_device.setdefault(device, _DeviceWork(handle=files[position])).files.append(position)
+        for position, device in enumerate(_devices(directories, os.stat)):
+            if isinstance(device, OSError):
+                errors.directories[position] = device
+            else:
+                by_device.setdefault(device, _DeviceWork()).directories.append(position)
         for work in by_device.values():
             outcome = self._sync(work, directories)
             for position in work.files:
@@ -118,6 +112,17 @@ class SyncfsFlush:
             if opened is not None:
                 os.close(opened)
         return None
+
+
+def _devices(items: Sequence[int] | Sequence[Path], stat: Callable[[Any], os.stat_result]) -> list[int | OSError]:
+    """The file system (st_dev) of each descriptor or path, or why it could not be looked at."""
+    devices: list[int | OSError] = []
+    for item in items:
+        try:
+            devices.append(stat(item).st_dev)
+        except OSError as error:
+            devices.append(error)
+    return devices
 
 
 @dataclass
