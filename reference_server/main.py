@@ -35,7 +35,8 @@ from reference_server.pop3.state import Pop3Settings
 from reference_server.queue.routes import Router
 from reference_server.queue.runner import QueueRunner, RunnerSettings
 from reference_server.queue.spool import Spool
-from reference_server.smtp.server import SessionRegistry, SmtpServer, Timeouts
+from reference_server.sessions import SessionRegistry
+from reference_server.smtp.server import SmtpServer, Timeouts
 from reference_server.smtp.state import SessionSettings
 from reference_server.storage.api import MailStore
 from reference_server.tls import server_context, write_self_signed

@@ -24,14 +24,13 @@ import functools
 import itertools
 import logging
 import os
-import secrets
 import ssl
 import time
 from collections.abc import Callable
 from typing import BinaryIO, Final
 
 from reference_server.accounts import Accounts
-from reference_server.lineconn import LineConnection, LineTooLong, Wake, listen
+from reference_server.lineconn import LineConnection, LineTooLong, Wake
 from reference_server.pop3 import responses
 from reference_server.pop3.maildrop import INBOX, ListingCache, MaildropLocks, open_maildrop
 from reference_server.pop3.parsing import MessageEncoder
@@ -48,6 +47,7 @@ from reference_server.pop3.state import (
     StartTls,
     apop_timestamp,
 )
+from reference_server.sessions import SHUTDOWN_GRACE, Listener, SessionEnded, SessionRegistry, SessionRunnerBase
 from reference_server.storage.api import MailStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,6 @@ READ_PAUSE_ABOVE: Final = 256 * 1024  # stop reading from a client this far ahea
 READ_RESUME_BELOW: Final = 64 * 1024
 MESSAGE_CHUNK: Final = 256 * 1024  # octets read from the store per step when sending a message
 SYNC_READ_MAX: Final = 64 * 1024  # a message up to this size may be read on the event loop if cached
-SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish an UPDATE when the server stops
 # RFC 1939 §8: -ERR when "a lock can not be acquired". A client that drops its connection and logs in
 # again at once may find the lock still held only because the old session has not yet seen the EOF;
 # a lock held for that long is not "in use", so login waits this long before answering [IN-USE].
@@ -83,10 +82,6 @@ class _Connection(LineConnection):
         if (end == -1 and len(self.buffer) <= at + 1) or 0 <= end <= at:
             return None
         return self.take(at)
-
-
-class _SessionEnded(Exception):
-    """The client went away, timed out, or the server is stopping (reason in args[0])."""
 
 
 _SERIALS: Final = itertools.count(1)
@@ -137,16 +132,14 @@ def _read_if_cached(stream: BinaryIO) -> bytes | None:
     return bytes(buffer) if got == size else None
 
 
-class _SessionRunner:
+class _SessionRunner(SessionRunnerBase):
     """Drives one Pop3Session over one connection and performs its effects."""
 
+    _conn: _Connection
+
     def __init__(self, server: Pop3Server, connection: _Connection, session_id: str) -> None:
+        super().__init__(connection, session_id, log)
         self._server = server
-        self._conn = connection
-        self.id = session_id
-        assert connection.transport is not None
-        peer = connection.transport.get_extra_info("peername")
-        self.peer_ip = str(peer[0]) if peer else "0.0.0.0"
         self._faults = server.settings.faults
         # RFC 1939 §7: the timestamp "MUST be different each time the POP3 server issues a banner greeting"
         if self._faults.on("pop3.apop-timestamp-constant"):
@@ -155,25 +148,17 @@ class _SessionRunner:
             clock, serial = time.time_ns(), next(_SERIALS)
         timestamp = apop_timestamp(os.getpid(), clock, serial, server.settings.hostname)
         self.state = Pop3Session(server.settings, server.accounts, tls_active=server.implicit_tls, timestamp=timestamp)
-        self._out = bytearray()
         self._locked: str | None = None
-        self._debug = log.isEnabledFor(logging.DEBUG)
 
     async def run(self) -> None:
-        log.info("session %s: POP3 connection from %s", self.id, self.peer_ip)
-        try:
-            await self._apply(self.state.greet())
-            await self._command_loop()
-        except _SessionEnded as ended:
-            log.info("session %s: ended (%s)", self.id, ended.args[0])
-        except Exception:
-            # The one last-resort handler: the client gets -ERR, never a traceback.
-            log.exception("session %s: unexpected error; closing", self.id)
-            with contextlib.suppress(Exception):
-                self._queue(self.state.internal_error())
-                self._conn.write(bytes(self._out))
-        finally:
-            await self._end()
+        await self._drive("POP3 connection")
+
+    async def _greet(self) -> None:
+        await self._apply(self.state.greet())
+
+    def _internal_error(self) -> bytes:
+        self._queue(self.state.internal_error())  # -ERR
+        return bytes(self._out)
 
     async def _end(self) -> None:
         """Release the lock first (unless deletions are still to apply), close, expunge what the state says."""
@@ -225,7 +210,7 @@ class _SessionRunner:
         reason = await self._conn.wait_for_input(self._server.autologout, more=True)
         if reason is Wake.DATA:
             return
-        raise _SessionEnded(
+        raise SessionEnded(
             {Wake.EOF: "client closed the connection", Wake.TIMEOUT: "autologout"}.get(reason, reason.value)
         )
 
@@ -250,7 +235,7 @@ class _SessionRunner:
     async def _drain(self) -> None:
         """A client that stops reading is logged out like an idle one (§3 autologout)."""
         if not await self._conn.drain(self._server.autologout):
-            raise _SessionEnded("client stopped reading")
+            raise SessionEnded("client stopped reading")
 
     async def _apply(self, outcome: Outcome) -> None:
         if outcome.delay > 0:
@@ -266,7 +251,7 @@ class _SessionRunner:
         if isinstance(effect, Close):
             await self._flush()
             self._conn.close()
-            raise _SessionEnded("closed by server")
+            raise SessionEnded("closed by server")
         if isinstance(effect, StartTls):
             await self._flush()
             await self._start_tls()
@@ -372,23 +357,12 @@ class _SessionRunner:
 
     async def _start_tls(self) -> None:
         """RFC 2595 §4: drop pipelined plaintext, handshake, stay in AUTHORIZATION."""
-        context = self._server.ssl_context
-        assert context is not None
         keep = self._faults.on("pop3.stls-buffered-commands-kept")
-        try:
-            dropped = await self._conn.start_tls(context, drop_plaintext=not keep)
-        except OSError as exc:
-            raise _SessionEnded(str(exc)) from None
-        if dropped:
-            log.warning("session %s: discarded %d plaintext octets sent after STLS", self.id, dropped)
+        await self._upgrade_to_tls(self._server.ssl_context, keep_plaintext=keep, command="STLS")
         self.state.tls_started()
-        assert self._conn.transport is not None
-        log.info("session %s: TLS started (%s)", self.id, self._conn.transport.get_extra_info("cipher"))
+        self._log_tls_started()
 
     # --- logging -------------------------------------------------------------------------------
-
-    def _log_in(self, line: bytes) -> None:
-        log.debug("%r >> %r", self.id, line)
 
     def _masked(self, line: bytes) -> bytes:
         """Passwords, APOP digests and SASL data never reach the log."""
@@ -402,7 +376,7 @@ class _SessionRunner:
         return line
 
 
-class Pop3Server:
+class Pop3Server(Listener):
     """One POP3 listener (tls: "none", "starttls" with STLS, or "implicit", RFC 8314 §3.1)."""
 
     def __init__(
@@ -419,53 +393,32 @@ class Pop3Server:
     ) -> None:
         if (implicit_tls or settings.tls_available) and ssl_context is None:
             raise ValueError("TLS needs an SSL context")
+        super().__init__(ssl_context, implicit_tls)
         self.settings = settings
         self.accounts = accounts
         self.store = store
         self.locks = locks
-        self.ssl_context = ssl_context
-        self.implicit_tls = implicit_tls
         self.autologout = autologout
-        self.max_sessions = max_sessions
+        self.registry = SessionRegistry(max_sessions, id_prefix="P")
         self.listings = ListingCache()
         self.started_ns = time.time_ns()
-        self._server: asyncio.Server | None = None
-        self._sessions: dict[asyncio.Task[None], _Connection] = {}
-        self._ids = itertools.count(1)
 
     def _start_session(self, connection: _Connection) -> None:
-        session_id = f"P{next(self._ids)}-{secrets.token_hex(2)}"
-        if len(self._sessions) >= self.max_sessions:
-            log.warning("session %s: refused, %d sessions already", session_id, len(self._sessions))
+        session_id = self.registry.new_id()
+        if self.registry.full:
+            log.warning("session %s: refused, %d sessions already", session_id, self.registry.count)
             connection.write(responses.render(responses.err("[SYS/TEMP] too many connections, try again later")))
             connection.close()
             return
         runner = _SessionRunner(self, connection, session_id)
         task = asyncio.get_running_loop().create_task(runner.run(), name=f"pop3-{session_id}")
-        self._sessions[task] = connection
-        task.add_done_callback(self._sessions.pop)
+        self.registry.add(task, connection)
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Bind and listen; return the bound address (port 0 picks a free port)."""
-        factory = functools.partial(_Connection, self._start_session)
-        self._server, bound = await listen(factory, host, port, self.ssl_context, self.implicit_tls)
-        return bound
-
-    def close(self) -> None:
-        """Stop accepting connections."""
-        if self._server is not None:
-            self._server.close()
+    def connection_factory(self) -> Callable[[], LineConnection]:
+        return functools.partial(_Connection, self._start_session)
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Close every session (without UPDATE, §3), cancelling those still busy after `grace`."""
         self.close()
-        for connection in self._sessions.values():
-            connection.request_shutdown()
-        tasks = list(self._sessions)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await self.registry.shutdown(grace)
+        await self.wait_closed()

@@ -20,7 +20,6 @@ import itertools
 import logging
 import os
 import re
-import secrets
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,8 @@ from typing import Final, Protocol
 
 from reference_server.accounts import Accounts
 from reference_server.config import DEFAULT_COMMAND_TIMEOUT, DEFAULT_DATA_TIMEOUT, DEFAULT_IDLE_TIMEOUT
-from reference_server.lineconn import LineConnection, LineTooLong, Wake, listen
+from reference_server.lineconn import LineConnection, LineTooLong, Wake
+from reference_server.sessions import Listener, SessionEnded, SessionRegistry, SessionRunnerBase
 from reference_server.smtp import replies
 from reference_server.smtp.data import ChunkDecoder, DataPolicy, Defect, DotDecoder
 from reference_server.smtp.headerscan import HeaderScanner
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 READ_PAUSE_ABOVE: Final = 1024 * 1024  # stop reading from a client that is this far ahead of us
 READ_RESUME_BELOW: Final = 256 * 1024
-SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish a delivery when the server stops
 
 
 @dataclass(frozen=True)
@@ -120,10 +119,6 @@ class _Connection(LineConnection):
         return self._cut_line(end, ending, limit)
 
 
-class _SessionEnded(Exception):
-    """The client went away, timed out, or the server is stopping (reason in args[0])."""
-
-
 _QUEUE_IDS: Final = itertools.count(1)
 _QUEUE_PREFIX: Final = f"{int(time.time()):X}{os.getpid():X}"
 
@@ -133,48 +128,14 @@ def next_queue_id() -> str:
     return f"{_QUEUE_PREFIX}{next(_QUEUE_IDS):06X}"
 
 
-class SessionRegistry:
-    """All live SMTP sessions of the process: the max_sessions limit and graceful shutdown."""
-
-    def __init__(self, max_sessions: int) -> None:
-        self.max_sessions = max_sessions
-        self._sessions: dict[asyncio.Task[None], _Connection] = {}
-        self._ids = itertools.count(1)
-
-    @property
-    def count(self) -> int:
-        return len(self._sessions)
-
-    def new_id(self) -> str:
-        return f"S{next(self._ids)}-{secrets.token_hex(2)}"
-
-    def add(self, task: asyncio.Task[None], connection: _Connection) -> None:
-        self._sessions[task] = connection
-        task.add_done_callback(self._sessions.pop)
-
-    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
-        """Ask every session to send 421 and close; cancel those still busy after `grace`."""
-        for connection in self._sessions.values():
-            connection.request_shutdown()
-        tasks = list(self._sessions)
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-
-
-class _SessionRunner:
+class _SessionRunner(SessionRunnerBase):
     """Drives one SmtpSession over one connection and performs its effects."""
 
+    _conn: _Connection
+
     def __init__(self, server: SmtpServer, connection: _Connection, session_id: str) -> None:
+        super().__init__(connection, session_id, log)
         self._server = server
-        self._conn = connection
-        self.id = session_id
-        assert connection.transport is not None
-        peer = connection.transport.get_extra_info("peername")
-        self.peer_ip = str(peer[0]) if peer else "0.0.0.0"
         self.state = SmtpSession(
             server.settings,
             server.accounts,
@@ -184,29 +145,26 @@ class _SessionRunner:
         self._faults = server.settings.faults
         connection.split_long_lines = self._faults.on("smtp.long-command-split")
         self._hold_while_input_pending = self._faults.on("smtp.replies-held-while-input-pending")
-        self._out = bytearray()
         self._spool: IncomingMessage | None = None
         self._trace = HeaderScanner(b"received")  # RFC 5321 §6.3: Received: fields of the message
         self._eight_bit = False  # an octet > 127 in the message (the queue needs to know)
-        self._debug = log.isEnabledFor(logging.DEBUG)
+        self._accepting = True  # False: over max_sessions, greet with 421 and close (§3.8)
 
     async def run(self, accepting: bool) -> None:
-        log.info("session %s: connection from %s", self.id, self.peer_ip)
-        try:
-            await self._apply(self.state.greet(accepting))
-            await self._command_loop()
-        except _SessionEnded as ended:
-            log.info("session %s: ended (%s)", self.id, ended.args[0])
-        except Exception:
-            # The one last-resort handler: the client gets a 421, never a traceback.
-            log.exception("session %s: unexpected error; closing with 421", self.id)
-            with contextlib.suppress(Exception):
-                self._queue(self.state.internal_error())
-                self._conn.write(bytes(self._out))
-        finally:
-            self._discard_spool()
-            self.state.connection_lost()
-            self._conn.close()
+        self._accepting = accepting
+        await self._drive("connection")
+
+    async def _greet(self) -> None:
+        await self._apply(self.state.greet(self._accepting))
+
+    def _internal_error(self) -> bytes:
+        self._queue(self.state.internal_error())  # 421, RFC 5321 §3.8
+        return bytes(self._out)
+
+    async def _end(self) -> None:
+        self._discard_spool()
+        self.state.connection_lost()
+        self._conn.close()
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -249,11 +207,11 @@ class _SessionRunner:
         if reason is Wake.DATA:
             return
         if reason is Wake.EOF:
-            raise _SessionEnded("client closed the connection")
+            raise SessionEnded("client closed the connection")
         outcome = self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown()
         self._queue(outcome)
         await self._flush()
-        raise _SessionEnded(reason.value)
+        raise SessionEnded(reason.value)
 
     # --- replies and effects ---------------------------------------------------------------
 
@@ -284,7 +242,7 @@ class _SessionRunner:
         if isinstance(effect, Close):
             await self._flush()
             self._conn.close()
-            raise _SessionEnded("closed by server")
+            raise SessionEnded("closed by server")
         if isinstance(effect, StartTls):
             await self._flush()
             await self._start_tls()
@@ -310,18 +268,10 @@ class _SessionRunner:
 
     async def _start_tls(self) -> None:
         """RFC 3207: drop buffered plaintext (§6), handshake, reset the session (§4.2)."""
-        context = self._server.ssl_context
-        assert context is not None
         keep = self._faults.on("smtp.starttls-buffered-commands-kept")
-        try:
-            dropped = await self._conn.start_tls(context, drop_plaintext=not keep)
-        except OSError as exc:
-            raise _SessionEnded(str(exc)) from None
-        if dropped:
-            log.warning("session %s: discarded %d plaintext octets sent after STARTTLS", self.id, dropped)
+        await self._upgrade_to_tls(self._server.ssl_context, keep_plaintext=keep, command="STARTTLS")
         self.state.tls_started()
-        assert self._conn.transport is not None
-        log.info("session %s: TLS started (%s)", self.id, self._conn.transport.get_extra_info("cipher"))
+        self._log_tls_started()
 
     # --- mail data --------------------------------------------------------------------------------
 
@@ -362,11 +312,11 @@ class _SessionRunner:
         if reason is not Wake.DATA:
             self._discard_spool()
             if reason is Wake.EOF:
-                raise _SessionEnded("client closed the connection during mail data")
+                raise SessionEnded("client closed the connection during mail data")
             outcome = self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown()
             self._queue(outcome)
             await self._flush()
-            raise _SessionEnded(f"{reason.value} during mail data")
+            raise SessionEnded(f"{reason.value} during mail data")
 
     async def _receive_data(self, policy: DataPolicy) -> tuple[set[Defect], bool]:
         """Stream DATA to the spool until <CRLF>.<CRLF>; never hold the message in memory."""
@@ -496,9 +446,6 @@ class _SessionRunner:
 
     # --- logging -------------------------------------------------------------------------------------
 
-    def _log_in(self, line: bytes) -> None:
-        log.debug("%r >> %r", self.id, line)
-
     def _masked(self, line: bytes) -> bytes:
         """AUTH secrets never reach the log."""
         if self.state.in_sasl_exchange:
@@ -512,7 +459,7 @@ def _defects(defects: set[Defect]) -> str:
     return f" ({', '.join(sorted(d.value for d in defects))})" if defects else ""
 
 
-class SmtpServer:
+class SmtpServer(Listener):
     """One SMTP or submission listener."""
 
     def __init__(
@@ -529,15 +476,13 @@ class SmtpServer:
     ) -> None:
         if implicit_tls and ssl_context is None:
             raise ValueError("implicit TLS needs an SSL context")
+        super().__init__(ssl_context, implicit_tls)
         self.settings = settings
         self.accounts = accounts
         self.store = store
         self.registry = registry
-        self.ssl_context = ssl_context
-        self.implicit_tls = implicit_tls
         self.timeouts = timeouts or Timeouts()
         self.queue = queue
-        self._server: asyncio.Server | None = None
 
     def _start_session(self, connection: _Connection) -> None:
         accepting = self.registry.count < self.registry.max_sessions
@@ -545,17 +490,5 @@ class SmtpServer:
         task = asyncio.get_running_loop().create_task(runner.run(accepting), name=f"smtp-{runner.id}")
         self.registry.add(task, connection)
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Bind and listen; return the bound address (port 0 picks a free port)."""
-        factory = functools.partial(_Connection, self._start_session)
-        self._server, bound = await listen(factory, host, port, self.ssl_context, self.implicit_tls)
-        return bound
-
-    def close(self) -> None:
-        """Stop accepting connections; live sessions go on until the registry shuts them down."""
-        if self._server is not None:
-            self._server.close()
-
-    async def wait_closed(self) -> None:
-        if self._server is not None:
-            await self._server.wait_closed()
+    def connection_factory(self) -> Callable[[], LineConnection]:
+        return functools.partial(_Connection, self._start_session)

@@ -20,7 +20,8 @@ from types import TracebackType
 from typing import Any, BinaryIO, Final, TypeVar
 
 from reference_server.accounts import Account, Accounts, hash_password
-from reference_server.smtp.server import SessionRegistry, SmtpServer, Timeouts
+from reference_server.sessions import SessionRegistry
+from reference_server.smtp.server import SmtpServer, Timeouts
 from reference_server.smtp.state import SessionSettings
 from reference_server.storage.api import FolderSnapshot, StorageError
 

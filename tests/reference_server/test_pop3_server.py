@@ -539,6 +539,28 @@ def test_auth_plain(pop3: Pop3Thread) -> None:
 # --- session behaviour ----------------------------------------------------------------------------------
 
 
+def test_unexpected_error_is_err_for_that_session_only(pop3: Pop3Thread, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One last-resort handler: -ERR [SYS/TEMP] to the client, the connection closed, other sessions unharmed."""
+    real_snapshot = pop3.store.snapshot
+
+    def snapshot(user: str, *args: object, **kwargs: object) -> object:
+        if user == "bob":
+            raise ZeroDivisionError("a bug, not a storage error")
+        return real_snapshot(user, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pop3.store, "snapshot", snapshot)
+    with RawClient(pop3.port) as bystander, RawClient(pop3.port) as client:
+        login_raw(bystander, pop3.client_context)
+        assert client.line().startswith(b"+OK")
+        assert client.command("STLS").startswith(b"+OK")
+        client.start_tls(pop3.client_context)
+        assert client.command("USER bob").startswith(b"+OK")
+        reply = client.command("PASS bobpw")
+        assert reply == b"-ERR [SYS/TEMP] internal error, closing connection"
+        assert client.at_eof()
+        assert bystander.command("STAT").startswith(b"+OK 0 ")
+
+
 def test_pipelined_commands_answered_in_order(pop3: Pop3Thread) -> None:
     """RFC 2449 §6.6: each command processed in turn."""
     pop3.deliver("alice", MESSAGES[0])
