@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -137,21 +138,26 @@ class FsyncFlush:
 
     name = "fsync"
 
-    def __init__(self) -> None:
-        self._pool: ThreadPoolExecutor | None = None
-
     def __call__(self, files: Sequence[int], directories: Sequence[Path]) -> FlushErrors:
-        return FlushErrors(self._fsync_files(files), [_fsync_directory(directory) for directory in directories])
+        return FlushErrors(_fsync_files(files), [_fsync_directory(directory) for directory in directories])
 
-    def _fsync_files(self, files: Sequence[int]) -> list[OSError | None]:
-        if len(files) < 2:
-            return [_fsync(fd) for fd in files]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="mail-fsync")
-        try:
-            return list(self._pool.map(_fsync, files))
-        except RuntimeError:  # the interpreter is shutting down: no new threads
-            return [_fsync(fd) for fd in files]
+
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _fsync_files(files: Sequence[int]) -> list[OSError | None]:
+    """A few at once on one process-wide pool, however many stores there are."""
+    global _pool
+    if len(files) < 2:
+        return [_fsync(fd) for fd in files]
+    try:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="mail-fsync")
+        return list(_pool.map(_fsync, files))
+    except RuntimeError:  # the interpreter is shutting down: no new threads
+        return [_fsync(fd) for fd in files]
 
 
 def _fsync(fd: int) -> OSError | None:
