@@ -38,7 +38,6 @@ import random
 import ssl
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
@@ -46,10 +45,10 @@ from typing import Final, Literal
 from benchmarks.smtp_load import (
     Endpoint,
     NotLoopback,
+    RunTally,
     client_tls_context,
     loopback_address,
     parse_endpoint,
-    percentile,
 )
 
 __all__ = [
@@ -283,41 +282,29 @@ class LoadSpec:
 
 
 @dataclass
-class LoadResult:
+class LoadResult(RunTally):
     """What a run did: completed and failed operations, latencies of the completed ones, time."""
 
     mode: Mode
     connections: int
     stls: bool
     ops: int = 0
-    failed: int = 0
-    seconds: float = 0.0
     octets: int = 0
     maildrop: int = 0
-    latencies: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
 
     @property
     def ops_per_s(self) -> float:
-        return self.ops / self.seconds if self.seconds > 0 else 0.0
+        return self.per_second(self.ops)
 
     def summary(self) -> dict[str, object]:
-        ordered = sorted(self.latencies)
-        p50, p99 = percentile(ordered, 0.50), percentile(ordered, 0.99)
-        return {
-            "ops_per_s": round(self.ops_per_s, 1),
-            "p50_ms": None if p50 is None else round(p50 * 1000, 3),
-            "p99_ms": None if p99 is None else round(p99 * 1000, 3),
-            "ops": self.ops,
-            "failed": self.failed,
-            "seconds": round(self.seconds, 3),
+        details = {
             "mode": self.mode,
             "connections": self.connections,
             "stls": self.stls,
             "maildrop": self.maildrop,
-            "octets_per_s": round(self.octets / self.seconds) if self.seconds > 0 else 0,
-            "errors": dict(self.errors.most_common()),
+            "octets_per_s": round(self.per_second(self.octets)),
         }
+        return self.summarize("ops_per_s", "ops", self.ops, details)
 
 
 @functools.cache

@@ -25,28 +25,26 @@ writes benchmarks/results/pop3.json and prints a table.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import os
-import platform
 import shutil
 import smtplib
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Final
 
+from benchmarks import rounds
 from benchmarks.pop3_load import (
     CONNECTION_FAILURES,
     Credentials,
@@ -60,12 +58,11 @@ from benchmarks.pop3_load import (
     parse_endpoint,
     run_load,
 )
-from benchmarks.run_smtp import ServerProcess, ServerStartError, filesystem_type, size_label
+from benchmarks.run_smtp import ServerProcess, ServerStartError
 from benchmarks.smtp_load import Endpoint, body_lines, parse_octets
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-RESULTS_DIR: Final = REPO_ROOT / "benchmarks" / "results"
-DEFAULT_OUTPUT: Final = RESULTS_DIR / "pop3.json"
+DEFAULT_OUTPUT: Final = rounds.RESULTS_DIR / "pop3.json"
 DOVECOT_START: Final = REPO_ROOT / "targets" / "dovecot" / "start"
 DOVECOT_STOP: Final = REPO_ROOT / "targets" / "dovecot" / "stop"
 
@@ -82,9 +79,7 @@ TARGETS: Final[dict[str, float]] = {"retr": 0.5, "poll": 2.0}
 DEFAULT_CONNECTIONS: Final = 10
 DEFAULT_MESSAGES: Final = 1000
 DEFAULT_SIZE: Final = "4K"
-DEFAULT_REPEAT: Final = 3
 DEFAULT_SECONDS: Final = 10.0
-DEFAULT_WARMUP_SECONDS: Final = 3.0
 DEFAULT_MAX_OPERATIONS: Final = 2_000_000  # per run; with --seconds, what bounds a run
 FILL_CONNECTIONS: Final = 4  # parallel SMTP / LMTP connections while filling
 FILL_TIMEOUT: Final = 60.0  # per SMTP / LMTP command
@@ -92,6 +87,9 @@ DOVECOT_START_TIMEOUT: Final = 900.0  # a first start may install packages with 
 DOVECOT_STOP_TIMEOUT: Final = 60.0
 DOVECOT_UNAVAILABLE: Final = 3  # targets/dovecot/start: cannot be installed here (not root, no apt-get)
 PROBE_TIMEOUT: Final = 10.0
+# The table: a heading, and a row per median round filled from its results-file entry.
+TABLE_HEADING: Final = f"{'shape':<7}{'server':<11}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ops':>9}{'failed':>8}"
+TABLE_ROW: Final = "{mode:<7}{server:<11}{ops_per_s:>10}{p50_ms!s:>9}{p99_ms!s:>9}{ops:>9}{failed:>8}"
 
 
 class BenchError(Exception):
@@ -332,7 +330,7 @@ def refuses_plaintext_login(target: Target) -> bool:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(rounds.Destination):
     """The command line, checked and typed."""
 
     connections: int
@@ -343,8 +341,6 @@ class Plan:
     warmup_seconds: float
     max_operations: int
     stls: str
-    work_dir: Path
-    output: Path
 
     def settings(self) -> dict[str, object]:
         return {
@@ -358,137 +354,19 @@ class Plan:
         }
 
 
-@dataclass
-class Measurement:
-    server: str
-    mode: Mode
-    round: int
-    result: LoadResult
-
-    def as_dict(self) -> dict[str, object]:
-        return {"server": self.server, "round": self.round} | self.result.summary()
-
-
-@dataclass
-class Report:
-    settings: dict[str, object]
-    machine: dict[str, object]
-    measurements: list[Measurement] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def median(self, server: str, mode: Mode) -> Measurement | None:
-        """The round with the median rate (the upper one of an even count): a real run, not a blend."""
-        runs = sorted(
-            (m for m in self.measurements if m.server == server and m.mode == mode),
-            key=lambda m: m.result.ops_per_s,
-        )
-        return runs[len(runs) // 2] if runs else None
-
-    def ratios(self) -> dict[str, dict[str, object]]:
-        ratios: dict[str, dict[str, object]] = {}
-        for mode in MODES:
-            reference, dovecot = self.median(REFERENCE, mode), self.median(DOVECOT, mode)
-            if reference is None or dovecot is None or dovecot.result.ops_per_s == 0:
-                continue
-            ratio = reference.result.ops_per_s / dovecot.result.ops_per_s
-            ratios[mode] = {"ratio": round(ratio, 2), "target": TARGETS[mode], "met": ratio >= TARGETS[mode]}
-        return ratios
-
-    def as_dict(self) -> dict[str, object]:
-        medians = [m for mode in MODES for name in SERVERS if (m := self.median(name, mode))]
-        return {
-            "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": self.machine,
-            "settings": self.settings,
-            "medians": [m.as_dict() for m in medians],
-            "ratios": self.ratios(),
-            "runs": [m.as_dict() for m in self.measurements],
-            "notes": self.notes,
-        }
-
-
-def load(target: Target, plan: Plan, mode: Mode, seconds: float, stls: bool) -> LoadResult:
-    spec = LoadSpec(
-        endpoint=target.pop3,
-        credentials=target.accounts[0],
-        more_accounts=target.accounts[1:],
-        mode=mode,
-        connections=plan.connections,
-        max_operations=plan.max_operations,
-        max_seconds=seconds,
-        stls=stls,
-    )
-    return asyncio.run(run_load(spec))
-
-
-def progress(text: str) -> None:
-    print(f"  {text}", flush=True)
-
-
-def measure(plan: Plan, targets: Sequence[Target], stls: bool, report: Report) -> None:
-    """Per shape: a warm-up for each server, then rounds that alternate which server goes first."""
-    for mode in MODES:
-        for target in targets:
-            warmup = load(target, plan, mode, plan.warmup_seconds, stls)
-            rate = f"{warmup.ops_per_s:9.1f} ops/s, {warmup.failed} failed"
-            progress(f"warm-up {target.name:<10} {mode}: {rate}")
-        for round_number in range(plan.repeat):
-            order = targets if round_number % 2 == 0 else targets[::-1]
-            for target in order:
-                result = load(target, plan, mode, plan.seconds, stls)
-                report.measurements.append(Measurement(target.name, mode, round_number, result))
-                progress(
-                    f"round {round_number + 1} {target.name:<10} {mode}: {result.ops_per_s:9.1f} ops/s, "
-                    f"p50 {result.summary()['p50_ms']} ms, {result.ops} ops, {result.failed} failed"
-                )
-                if result.failed:
-                    where = f"{target.name} {mode} round {round_number + 1}"
-                    report.notes.append(f"{where}: {result.failed} failed: {dict(result.errors)}")
-
-
-def render_table(report: Report) -> str:
-    settings, machine = report.settings, report.machine
-    lines = [
-        f"POP3, {settings['connections']} connections on as many {settings['messages_per_maildrop']}-message "
-        f"maildrops of {size_label(int(str(settings['message_octets'])))}, STLS {settings['stls_used']}, "
-        f"median of {settings['repeat']} rounds of {settings['seconds']:g} s "
-        f"({machine['cpus']} CPUs, {machine['filesystem']})",
-        f"{'shape':<7}{'server':<11}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ops':>9}{'failed':>8}",
-    ]
-    for mode in MODES:
-        for name in SERVERS:
-            measurement = report.median(name, mode)
-            if measurement is not None:
-                row = measurement.result.summary()
-                lines.append(
-                    f"{mode:<7}{name:<11}{row['ops_per_s']:>10}{row['p50_ms']!s:>9}{row['p99_ms']!s:>9}"
-                    f"{row['ops']:>9}{row['failed']:>8}"
-                )
-    for shape, entry in report.ratios().items():
-        unit = "RETR/s" if shape == "retr" else "sessions/s"
-        verdict = "met" if entry["met"] else "NOT met"
-        target = f"target >= {entry['target']}x, {verdict}"
-        lines.append(f"{unit}, reference / dovecot: {entry['ratio']}x ({target})")
-    lines += [f"note: {note}" for note in report.notes]
-    return "\n".join(lines)
-
-
 def _plan(argv: Sequence[str] | None) -> Plan:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run_pop3",
-        description="The reference server's POP3 and Dovecot side by side.",
-    )
+    parser = rounds.runner_parser("benchmarks.run_pop3", "The reference server's POP3 and Dovecot side by side.")
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS, help="and as many accounts")
     parser.add_argument("--messages", type=int, default=DEFAULT_MESSAGES, help="per maildrop")
     parser.add_argument("--size", type=parse_octets, default=parse_octets(DEFAULT_SIZE), help="per message")
-    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="measured rounds per shape")
+    parser.add_argument("--repeat", type=int, default=rounds.DEFAULT_REPEAT, help="measured rounds per shape")
     parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="per measured run")
-    parser.add_argument("--warmup-seconds", type=float, default=DEFAULT_WARMUP_SECONDS)
+    parser.add_argument("--warmup-seconds", type=float, default=rounds.DEFAULT_WARMUP_SECONDS)
     parser.add_argument("--max-operations", type=int, default=DEFAULT_MAX_OPERATIONS, help="per run, at most")
     parser.add_argument(
         "--stls", choices=("auto", "yes", "no"), default="auto", help="auto: when either server needs it"
     )
-    parser.add_argument("--work-dir", type=Path, default=RESULTS_DIR, help="mailboxes and instances go here")
+    parser.add_argument("--work-dir", type=Path, default=rounds.RESULTS_DIR, help="mailboxes and instances go here")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     arguments = parser.parse_args(argv)
     if min(arguments.connections, arguments.messages, arguments.repeat, arguments.max_operations) < 1:
@@ -509,19 +387,100 @@ def _plan(argv: Sequence[str] | None) -> Plan:
     )
 
 
+@dataclass
+class Measurement:
+    server: str
+    mode: Mode
+    round: int
+    result: LoadResult
+
+    def as_dict(self) -> dict[str, object]:
+        return {"server": self.server, "round": self.round} | self.result.summary()
+
+    @property
+    def rate(self) -> float:
+        return self.result.ops_per_s
+
+
+class Report(rounds.Rounds[Measurement]):
+    """The rounds of both load shapes."""
+
+    def median(self, server: str, mode: Mode) -> Measurement | None:
+        return self.median_where(lambda m: m.server == server and m.mode == mode)
+
+    def ratios(self) -> dict[str, dict[str, object]]:
+        """Per load shape where both servers ran: reference ops/s over Dovecot ops/s."""
+        return self.compare(MODES, REFERENCE, DOVECOT, lambda mode: TARGETS[mode])
+
+    def as_dict(self) -> dict[str, object]:
+        return self.document(MODES, SERVERS, self.ratios())
+
+
+def load(target: Target, plan: Plan, mode: Mode, seconds: float, stls: bool) -> LoadResult:
+    spec = LoadSpec(
+        endpoint=target.pop3,
+        credentials=target.accounts[0],
+        more_accounts=target.accounts[1:],
+        mode=mode,
+        connections=plan.connections,
+        max_operations=plan.max_operations,
+        max_seconds=seconds,
+        stls=stls,
+    )
+    return asyncio.run(run_load(spec))
+
+
+def measure(plan: Plan, targets: Sequence[Target], stls: bool, report: Report) -> None:
+    """Per shape: a warm-up for each server, then rounds that alternate which server goes first."""
+    for mode in MODES:
+        for target in targets:
+            warmup = load(target, plan, mode, plan.warmup_seconds, stls)
+            rate = f"{warmup.ops_per_s:9.1f} ops/s, {warmup.failed} failed"
+            rounds.progress(f"warm-up {target.name:<10} {mode}: {rate}")
+        for round_number in range(plan.repeat):
+            order = targets if round_number % 2 == 0 else targets[::-1]
+            for target in order:
+                result = load(target, plan, mode, plan.seconds, stls)
+                report.measurements.append(Measurement(target.name, mode, round_number, result))
+                rounds.progress(
+                    f"round {round_number + 1} {target.name:<10} {mode}: {result.ops_per_s:9.1f} ops/s, "
+                    f"p50 {result.summary()['p50_ms']} ms, {result.ops} ops, {result.failed} failed"
+                )
+                if result.failed:
+                    where = f"{target.name} {mode} round {round_number + 1}"
+                    report.notes.append(f"{where}: {result.failed} failed: {dict(result.errors)}")
+
+
+def render_table(report: Report) -> str:
+    settings = report.settings
+    title = (
+        f"POP3, {settings['connections']} connections on as many {settings['messages_per_maildrop']}-message "
+        f"maildrops of {rounds.size_label(int(str(settings['message_octets'])))}, STLS {settings['stls_used']}, "
+        f"median of {settings['repeat']} rounds of {settings['seconds']:g} s"
+    )
+    rows = [TABLE_ROW.format(**m.as_dict()) for m in report.medians(MODES, SERVERS)]
+    footer = []
+    for shape, entry in report.ratios().items():
+        unit = "RETR/s" if shape == "retr" else "sessions/s"
+        verdict = "met" if entry["met"] else "NOT met"
+        target = f"target >= {entry['target']}x, {verdict}"
+        footer.append(f"{unit}, reference / dovecot: {entry['ratio']}x ({target})")
+    return report.table_text(title, TABLE_HEADING, rows, footer)
+
+
 def run(plan: Plan, work_dir: Path, report: Report) -> None:
     accounts = bench_accounts(plan.connections)
     bench_message(0, plan.size)  # a size too small for the header fails here, before anything starts
     with contextlib.ExitStack() as stack:
         began = time.monotonic()
-        progress("starting the reference server and Dovecot")
+        rounds.progress("starting the reference server and Dovecot")
         reference, smtp_port = stack.enter_context(reference_target(work_dir, accounts))
         dovecot, lmtp_socket = stack.enter_context(dovecot_target(work_dir, accounts))
         total = plan.messages * len(accounts)
-        progress(f"filling {len(accounts)} maildrops of {plan.messages} messages each ({total} per server)")
+        rounds.progress(f"filling {len(accounts)} maildrops of {plan.messages} messages each ({total} per server)")
         fill_by_smtp(smtp_port, accounts, plan.messages, plan.size)
         fill_by_lmtp(lmtp_socket, accounts, plan.messages, plan.size)
-        progress(f"filled in {time.monotonic() - began:.1f} s")
+        rounds.progress(f"filled in {time.monotonic() - began:.1f} s")
         targets = (dovecot, reference)
         needs = {target.name: refuses_plaintext_login(target) for target in targets}
         stls = plan.stls == "yes" or (plan.stls == "auto" and any(needs.values()))
@@ -529,32 +488,20 @@ def run(plan: Plan, work_dir: Path, report: Report) -> None:
         report.settings["plaintext_login_refused"] = needs
         for target in targets:
             check_maildrops(target, stls, plan.messages)
-        progress(f"every maildrop holds {plan.messages} messages; STLS {'on' if stls else 'off'} for both")
+        rounds.progress(f"every maildrop holds {plan.messages} messages; STLS {'on' if stls else 'off'} for both")
         measure(plan, targets, stls, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     plan = _plan(argv)
-    plan.work_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="pop3-bench-", dir=plan.work_dir))
-    machine: dict[str, object] = {
-        "cpus": os.cpu_count(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "filesystem": filesystem_type(work_dir),
-    }
-    report = Report(settings=plan.settings(), machine=machine)
-    try:
-        run(plan, work_dir, report)
-    except (BenchError, LoadError, OSError, smtplib.SMTPException, subprocess.SubprocessError) as error:
-        print(f"run_pop3: {error}", file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    plan.output.parent.mkdir(parents=True, exist_ok=True)
-    plan.output.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
-    print(render_table(report))
-    print(f"results: {plan.output}")
+    with plan.scratch_dir("pop3-bench-") as work_dir:
+        report = Report(settings=plan.settings(), machine=rounds.machine_info(work_dir))
+        try:
+            run(plan, work_dir, report)
+        except (BenchError, LoadError, OSError, smtplib.SMTPException, subprocess.SubprocessError) as error:
+            print(f"run_pop3: {error}", file=sys.stderr)
+            return 1
+    plan.publish(report.as_dict(), render_table(report))
     return 0
 
 

@@ -18,33 +18,30 @@ writes benchmarks/results/smtp.json and prints a table.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import math
 import os
-import platform
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from benchmarks import rounds
 from benchmarks.smtp_load import Endpoint, LoadError, LoadResult, LoadSpec, parse_octets, run_load
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-RESULTS_DIR: Final = REPO_ROOT / "benchmarks" / "results"
-DEFAULT_OUTPUT: Final = RESULTS_DIR / "smtp.json"
+DEFAULT_OUTPUT: Final = rounds.RESULTS_DIR / "smtp.json"
 
 REFERENCE: Final = "reference"
 BASELINE: Final = "aiosmtpd-durable"
+SERVERS: Final = (BASELINE, REFERENCE)  # table order
 DEFAULT_DOMAIN: Final = "example.test"  # the reference server's built-in domain, used when it is absent
 SENDER_LOCAL_PART: Final = "alice"  # the reference server's built-in accounts
 RECIPIENT_LOCAL_PART: Final = "bob"
@@ -53,9 +50,7 @@ TARGET_RATIO: Final = 2.0  # reference msgs/s over aiosmtpd-durable msgs/s, per 
 MEMORY_TARGET: Final = 2.0  # peak RSS growth over message size, reference server (issue 3)
 DEFAULT_SIZES: Final = "1K,100K"
 DEFAULT_CONNECTIONS: Final = 10
-DEFAULT_REPEAT: Final = 3
 DEFAULT_MIN_SECONDS: Final = 5.0
-DEFAULT_WARMUP_SECONDS: Final = 3.0  # also the first rate estimate; a fresh server is slow at first
 DEFAULT_MAX_MESSAGES: Final = 200_000  # per run; with --run-limit, what bounds time and disk use
 DEFAULT_RUN_LIMIT: Final = 120.0  # seconds one measured run may take, whatever the count
 DEFAULT_MEMORY_SIZE: Final = "50M"
@@ -67,6 +62,9 @@ STOP_TIMEOUT: Final = 15.0
 POLL_INTERVAL: Final = 0.05
 MEMORY_PROBE_OCTETS: Final = 1024  # one small message first, so first-use allocations are not counted
 RAM_FILESYSTEMS: Final = frozenset({"tmpfs", "ramfs"})
+# The table: a heading, and a row per median round filled from its results-file entry.
+TABLE_HEADING: Final = f"{'size':<9}{'server':<18}{'msgs/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'messages':>10}{'failed':>8}"
+TABLE_ROW: Final = "{size_label:<9}{server:<18}{msgs_per_s:>9}{p50_ms!s:>9}{p99_ms!s:>9}{messages:>10}{failed:>8}"
 
 
 class ServerStartError(Exception):
@@ -201,29 +199,6 @@ def peak_rss_octets(pid: int) -> int:
     raise ValueError(f"no VmHWM in /proc/{pid}/status")
 
 
-def filesystem_type(path: Path) -> str:
-    """The type of the file system holding ``path`` (the longest matching mount point wins)."""
-    target = str(path.resolve())
-    best, kind = "", "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/mounts").read_text().splitlines():
-            fields = line.split()
-            if len(fields) < 3:
-                continue
-            mount_point = fields[1].replace("\\040", " ")
-            inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-            if inside and len(mount_point) >= len(best):
-                best, kind = mount_point, fields[2]
-    return kind
-
-
-def size_label(octets: int) -> str:
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if octets >= scale and octets % scale == 0:
-            return f"{octets // scale} {unit}"
-    return f"{octets} B"
-
-
 @dataclass
 class Measurement:
     """One measured run of one server at one size."""
@@ -239,50 +214,32 @@ class Measurement:
             self.result.summary()
         )
 
+    @property
+    def rate(self) -> float:
+        return self.result.msgs_per_s
+
 
 @dataclass
-class Report:
-    settings: dict[str, object]
-    machine: dict[str, object]
-    measurements: list[Measurement] = field(default_factory=list)
+class Report(rounds.Rounds[Measurement]):
+    """The rounds, and besides them the memory check and what each server stored of what it acknowledged."""
+
     stored: list[dict[str, object]] = field(default_factory=list)
     memory: dict[str, dict[str, object]] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
     def median(self, server: str, size: int) -> Measurement | None:
-        """The round with the median rate (the upper one of an even count): a real run, not a blend."""
-        matching = (m for m in self.measurements if m.server == server and m.size == size)
-        runs = sorted(matching, key=lambda m: m.result.msgs_per_s)
-        return runs[len(runs) // 2] if runs else None
+        return self.median_where(lambda m: m.server == server and m.size == size)
 
     def ratios(self, sizes: Sequence[int]) -> dict[str, dict[str, object]]:
-        ratios: dict[str, dict[str, object]] = {}
-        for size in sizes:
-            reference, baseline = self.median(REFERENCE, size), self.median(BASELINE, size)
-            if reference is None or baseline is None or baseline.result.msgs_per_s == 0:
-                continue
-            ratio = reference.result.msgs_per_s / baseline.result.msgs_per_s
-            met = ratio >= TARGET_RATIO
-            ratios[str(size)] = {"ratio": round(ratio, 2), "target": TARGET_RATIO, "met": met}
-        return ratios
+        """Per size where both servers ran: reference msgs/s over baseline msgs/s."""
+        return self.compare(sizes, REFERENCE, BASELINE, lambda size: TARGET_RATIO)
 
     def as_dict(self, sizes: Sequence[int]) -> dict[str, object]:
-        medians = [m for size in sizes for name in (BASELINE, REFERENCE) if (m := self.median(name, size))]
-        return {
-            "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": self.machine,
-            "settings": self.settings,
-            "medians": [m.as_dict() for m in medians],
-            "ratios": self.ratios(sizes),
-            "memory": self.memory,
-            "stored": self.stored,
-            "runs": [m.as_dict() for m in self.measurements],
-            "notes": self.notes,
-        }
+        extra = {"memory": self.memory, "stored": self.stored}
+        return self.document(sizes, SERVERS, self.ratios(sizes), extra)
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(rounds.Destination):
     """The command line, checked and typed."""
 
     sizes: tuple[int, ...]
@@ -294,8 +251,6 @@ class Plan:
     run_limit: float
     pipelining: bool
     memory_size: int | None
-    work_dir: Path
-    output: Path
 
     def settings(self) -> dict[str, object]:
         """What the results file records about how it was made."""
@@ -312,6 +267,42 @@ class Plan:
         """Enough messages for the fastest rate seen to need ``min_seconds``, within max_messages."""
         wanted = math.ceil(max(rates, default=0.0) * self.min_seconds * COUNT_HEADROOM)
         return min(self.max_messages, max(1, wanted))
+
+
+def _plan(argv: Sequence[str] | None) -> Plan:
+    parser = rounds.runner_parser("benchmarks.run_smtp", "The reference server and aiosmtpd-durable side by side.")
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"message sizes (default {DEFAULT_SIZES})")
+    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
+    parser.add_argument("--repeat", type=int, default=rounds.DEFAULT_REPEAT, help="measured rounds per size")
+    parser.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS, help="faster server's run")
+    parser.add_argument("--warmup-seconds", type=float, default=rounds.DEFAULT_WARMUP_SECONDS)
+    parser.add_argument("--max-messages", type=int, default=DEFAULT_MAX_MESSAGES, help="per run, at most")
+    parser.add_argument("--run-limit", type=float, default=DEFAULT_RUN_LIMIT, help="seconds per run, at most")
+    parser.add_argument("--pipelining", action="store_true", help="pipeline MAIL/RCPT/DATA where offered")
+    parser.add_argument("--memory-size", type=parse_octets, default=parse_octets(DEFAULT_MEMORY_SIZE))
+    parser.add_argument("--no-memory", action="store_true", help="skip the large-message memory check")
+    parser.add_argument("--work-dir", type=Path, default=rounds.RESULTS_DIR, help="mail roots go under here")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    arguments = parser.parse_args(argv)
+    try:
+        sizes = tuple(parse_octets(text.strip()) for text in str(arguments.sizes).split(",") if text.strip())
+    except ValueError as error:
+        parser.error(str(error))
+    if min(arguments.repeat, arguments.connections, arguments.max_messages) < 1 or not sizes:
+        parser.error("--sizes, --repeat, --connections and --max-messages need at least one")
+    return Plan(
+        sizes=sizes,
+        connections=int(arguments.connections),
+        repeat=int(arguments.repeat),
+        min_seconds=float(arguments.min_seconds),
+        warmup_seconds=float(arguments.warmup_seconds),
+        max_messages=int(arguments.max_messages),
+        run_limit=float(arguments.run_limit),
+        pipelining=bool(arguments.pipelining),
+        memory_size=None if arguments.no_memory else int(arguments.memory_size),
+        work_dir=Path(arguments.work_dir),
+        output=Path(arguments.output),
+    )
 
 
 def load(
@@ -331,10 +322,6 @@ def load(
     return asyncio.run(run_load(spec))
 
 
-def progress(text: str) -> None:
-    print(f"  {text}", flush=True)
-
-
 def measure_size(plan: Plan, work_dir: Path, size: int, report: Report) -> None:
     """Fresh servers; warm-up and rate probe; one message count for both; alternating rounds.
 
@@ -342,7 +329,7 @@ def measure_size(plan: Plan, work_dir: Path, size: int, report: Report) -> None:
     low, as a busy machine makes it do) starts the rounds over with a larger count, the earlier
     ones becoming warm-up; at most MAX_RECOUNTS times, so a run always ends.
     """
-    label = size_label(size)
+    label = rounds.size_label(size)
     with running([baseline_server(work_dir), reference_server(work_dir)]) as servers:
         if not any(server.name == REFERENCE for server in servers):
             report.notes.append(f"{label}: the reference server did not start; baseline only")
@@ -352,31 +339,31 @@ def measure_size(plan: Plan, work_dir: Path, size: int, report: Report) -> None:
             warmup = load(server, plan, size, plan.max_messages, plan.warmup_seconds)
             acknowledged[server.name] += warmup.sent
             rates.append(warmup.msgs_per_s)
-            progress(f"warm-up {server.name:<17} {label:>8}: {warmup.msgs_per_s:9.1f} msgs/s")
+            rounds.progress(f"warm-up {server.name:<17} {label:>8}: {warmup.msgs_per_s:9.1f} msgs/s")
         messages = plan.message_count(rates)
-        rounds: list[list[Measurement]] = []
+        kept: list[list[Measurement]] = []
         recounts = 0
-        while len(rounds) < plan.repeat:
-            order = servers if len(rounds) % 2 == 0 else servers[::-1]
+        while len(kept) < plan.repeat:
+            order = servers if len(kept) % 2 == 0 else servers[::-1]
             this_round = []
             for server in order:
                 result = load(server, plan, size, messages, plan.run_limit)
                 acknowledged[server.name] += result.sent
                 rates.append(result.msgs_per_s)
-                this_round.append(Measurement(server.name, size, len(rounds), messages, result))
-                progress(
-                    f"round {len(rounds) + 1} {server.name:<17} {label:>8}: {result.msgs_per_s:9.1f} msgs/s, "
+                this_round.append(Measurement(server.name, size, len(kept), messages, result))
+                rounds.progress(
+                    f"round {len(kept) + 1} {server.name:<17} {label:>8}: {result.msgs_per_s:9.1f} msgs/s, "
                     f"{result.sent}/{messages} in {result.seconds:.2f} s, {result.failed} failed"
                 )
             shortest = min(measurement.result.seconds for measurement in this_round)
             if shortest < plan.min_seconds and recounts < MAX_RECOUNTS and messages < plan.max_messages:
                 recounts += 1
                 messages = max(messages + 1, plan.message_count(rates))
-                rounds.clear()  # every kept round must have the same count
-                progress(f"a run took {shortest:.2f} s: rounds start over with {messages}")
+                kept.clear()  # every kept round must have the same count
+                rounds.progress(f"a run took {shortest:.2f} s: rounds start over with {messages}")
                 continue
-            rounds.append(this_round)
-        for measurement in (m for this_round in rounds for m in this_round):
+            kept.append(this_round)
+        for measurement in (m for this_round in kept for m in this_round):
             report.measurements.append(measurement)
             if measurement.result.sent < messages:
                 report.notes.append(
@@ -419,107 +406,45 @@ def measure_memory(plan: Plan, size: int, work_dir: Path, report: Report) -> Non
                     entry |= {"target": MEMORY_TARGET, "met": accepted and growth < MEMORY_TARGET}
                 report.memory[server.name] = entry
                 refusal = "" if accepted else f" (not accepted: {dict(result.errors)})"
-                progress(
-                    f"memory {server.name:<17} {size_label(size)}: peak RSS {before / 2**20:.1f} -> "
+                rounds.progress(
+                    f"memory {server.name:<17} {rounds.size_label(size)}: peak RSS {before / 2**20:.1f} -> "
                     f"{after / 2**20:.1f} MiB, growth {growth:.2f}x the message{refusal}"
                 )
 
 
 def render_table(report: Report, sizes: Sequence[int]) -> str:
-    settings, machine = report.settings, report.machine
+    settings = report.settings
     mode = "pipelined" if settings["pipelining"] else "lockstep"
-    lines = [
-        f"SMTP, {settings['connections']} connections, {mode}, median of {settings['repeat']} rounds "
-        f"({machine['cpus']} CPUs, {machine['filesystem']})",
-        f"{'size':<9}{'server':<18}{'msgs/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'messages':>10}{'failed':>8}",
-    ]
-    for size in sizes:
-        for name in (BASELINE, REFERENCE):
-            measurement = report.median(name, size)
-            if measurement is not None:
-                row = measurement.result.summary()
-                lines.append(
-                    f"{size_label(size):<9}{name:<18}{row['msgs_per_s']:>9}{row['p50_ms']!s:>9}"
-                    f"{row['p99_ms']!s:>9}{measurement.messages:>10}{row['failed']:>8}"
-                )
+    title = f"SMTP, {settings['connections']} connections, {mode}, median of {settings['repeat']} rounds"
+    medians = report.medians(sizes, SERVERS)
+    rows = [TABLE_ROW.format(size_label=rounds.size_label(m.size), **m.as_dict()) for m in medians]
+    footer = []
     ratios = report.ratios(sizes)
     if ratios:
-        shown = ", ".join(f"{size_label(int(size))} {entry['ratio']}x" for size, entry in ratios.items())
-        lines.append(f"msgs/s, reference / {BASELINE}: {shown} (target >= {TARGET_RATIO:g}x)")
+        shown = ", ".join(f"{rounds.size_label(int(size))} {entry['ratio']}x" for size, entry in ratios.items())
+        footer.append(f"msgs/s, reference / {BASELINE}: {shown} (target >= {TARGET_RATIO:g}x)")
     for name, entry in report.memory.items():
         target = f" (target < {MEMORY_TARGET:g}x)" if name == REFERENCE else ""
-        lines.append(f"peak RSS growth / message size, {name}: {entry['growth_ratio']}x{target}")
-    lines += [f"note: {note}" for note in report.notes]
-    return "\n".join(lines)
-
-
-def _plan(argv: Sequence[str] | None) -> Plan:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run_smtp",
-        description="The reference server and aiosmtpd-durable side by side.",
-    )
-    parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"message sizes (default {DEFAULT_SIZES})")
-    parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
-    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT, help="measured rounds per size")
-    parser.add_argument("--min-seconds", type=float, default=DEFAULT_MIN_SECONDS, help="faster server's run")
-    parser.add_argument("--warmup-seconds", type=float, default=DEFAULT_WARMUP_SECONDS)
-    parser.add_argument("--max-messages", type=int, default=DEFAULT_MAX_MESSAGES, help="per run, at most")
-    parser.add_argument("--run-limit", type=float, default=DEFAULT_RUN_LIMIT, help="seconds per run, at most")
-    parser.add_argument("--pipelining", action="store_true", help="pipeline MAIL/RCPT/DATA where offered")
-    parser.add_argument("--memory-size", type=parse_octets, default=parse_octets(DEFAULT_MEMORY_SIZE))
-    parser.add_argument("--no-memory", action="store_true", help="skip the large-message memory check")
-    parser.add_argument("--work-dir", type=Path, default=RESULTS_DIR, help="mail roots go under here")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    arguments = parser.parse_args(argv)
-    try:
-        sizes = tuple(parse_octets(text.strip()) for text in str(arguments.sizes).split(",") if text.strip())
-    except ValueError as error:
-        parser.error(str(error))
-    if min(arguments.repeat, arguments.connections, arguments.max_messages) < 1 or not sizes:
-        parser.error("--sizes, --repeat, --connections and --max-messages need at least one")
-    return Plan(
-        sizes=sizes,
-        connections=int(arguments.connections),
-        repeat=int(arguments.repeat),
-        min_seconds=float(arguments.min_seconds),
-        warmup_seconds=float(arguments.warmup_seconds),
-        max_messages=int(arguments.max_messages),
-        run_limit=float(arguments.run_limit),
-        pipelining=bool(arguments.pipelining),
-        memory_size=None if arguments.no_memory else int(arguments.memory_size),
-        work_dir=Path(arguments.work_dir),
-        output=Path(arguments.output),
-    )
+        footer.append(f"peak RSS growth / message size, {name}: {entry['growth_ratio']}x{target}")
+    return report.table_text(title, TABLE_HEADING, rows, footer)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     plan = _plan(argv)
-    plan.work_dir.mkdir(parents=True, exist_ok=True)
-    work_dir = Path(tempfile.mkdtemp(prefix="smtp-bench-", dir=plan.work_dir))
-    filesystem = filesystem_type(work_dir)
-    machine: dict[str, object] = {
-        "cpus": os.cpu_count(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "filesystem": filesystem,
-    }
-    report = Report(settings=plan.settings(), machine=machine)
-    if filesystem in RAM_FILESYSTEMS:
-        report.notes.append(f"{work_dir} is on {filesystem}: fsync costs nothing there; use --work-dir")
-    try:
-        for size in plan.sizes:
-            measure_size(plan, work_dir, size, report)
-        if plan.memory_size is not None:
-            measure_memory(plan, plan.memory_size, work_dir, report)
-    except (LoadError, OSError) as error:
-        print(f"run_smtp: {error}", file=sys.stderr)
-        return 1
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
-    plan.output.parent.mkdir(parents=True, exist_ok=True)
-    plan.output.write_text(json.dumps(report.as_dict(plan.sizes), indent=2) + "\n")
-    print(render_table(report, plan.sizes))
-    print(f"results: {plan.output}")
+    with plan.scratch_dir("smtp-bench-") as work_dir:
+        report = Report(settings=plan.settings(), machine=rounds.machine_info(work_dir))
+        filesystem = report.machine["filesystem"]
+        if filesystem in RAM_FILESYSTEMS:
+            report.notes.append(f"{work_dir} is on {filesystem}: fsync costs nothing there; use --work-dir")
+        try:
+            for size in plan.sizes:
+                measure_size(plan, work_dir, size, report)
+            if plan.memory_size is not None:
+                measure_memory(plan, plan.memory_size, work_dir, report)
+        except (LoadError, OSError) as error:
+            print(f"run_smtp: {error}", file=sys.stderr)
+            return 1
+    plan.publish(report.as_dict(plan.sizes), render_table(report, plan.sizes))
     return 0
 
 

@@ -28,7 +28,7 @@ import ssl
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -234,6 +234,17 @@ def percentile(ordered: Sequence[float], fraction: float) -> float | None:
     return ordered[rank - 1]
 
 
+def latency_summary(latencies: Iterable[float]) -> dict[str, float | None]:
+    """Median and 99th percentile in milliseconds (to the microsecond), None with no latencies:
+    the two numbers every load generator's summary and both runners' tables report."""
+    ordered = sorted(latencies)
+    p50, p99 = percentile(ordered, 0.50), percentile(ordered, 0.99)
+    return {
+        "p50_ms": None if p50 is None else round(p50 * 1000, 3),
+        "p99_ms": None if p99 is None else round(p99 * 1000, 3),
+    }
+
+
 @dataclass(frozen=True)
 class LoadSpec:
     """One run: where, how many connections and messages, how big, and the bounds."""
@@ -260,38 +271,53 @@ class LoadSpec:
         validate_address(self.rcpt)
 
 
+@dataclass(kw_only=True)
+class RunTally:
+    """What every load generator's run keeps, whatever the protocol: failures, elapsed time, the
+    latency of each completed operation and the failures by reason. The SMTP and POP3 results
+    build on it, so their summaries state these the same way and in the same place."""
+
+    failed: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+
+    def per_second(self, count: int) -> float:
+        """``count`` over the elapsed time; 0 for a run that took no time (and so did nothing)."""
+        return count / self.seconds if self.seconds > 0 else 0.0
+
+    def summarize(
+        self, rate_name: str, count_name: str, count: int, details: Mapping[str, object]
+    ) -> dict[str, object]:
+        """The printed summary: the rate of ``count`` and latencies first, then the counts, then the
+        protocol's own ``details``, the failure reasons (most frequent first) last."""
+        return {
+            rate_name: round(self.per_second(count), 1),
+            **latency_summary(self.latencies),
+            count_name: count,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            **details,
+            "errors": dict(self.errors.most_common()),
+        }
+
+
 @dataclass
-class LoadResult:
+class LoadResult(RunTally):
     """What a run did: delivered and failed counts, latencies of the delivered ones, elapsed time."""
 
     connections: int
     size: int
     pipelined: bool = False
     sent: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
 
     @property
     def msgs_per_s(self) -> float:
-        return self.sent / self.seconds if self.seconds > 0 else 0.0
+        return self.per_second(self.sent)
 
     def summary(self) -> dict[str, object]:
-        ordered = sorted(self.latencies)
-        p50, p99 = percentile(ordered, 0.50), percentile(ordered, 0.99)
-        return {
-            "msgs_per_s": round(self.msgs_per_s, 1),
-            "p50_ms": None if p50 is None else round(p50 * 1000, 3),
-            "p99_ms": None if p99 is None else round(p99 * 1000, 3),
-            "sent": self.sent,
-            "failed": self.failed,
-            "seconds": round(self.seconds, 3),
-            "connections": self.connections,
-            "size": self.size,
-            "pipelined": self.pipelined,
-            "errors": dict(self.errors.most_common()),
-        }
+        details = {"connections": self.connections, "size": self.size, "pipelined": self.pipelined}
+        return self.summarize("msgs_per_s", "sent", self.sent, details)
 
 
 def client_tls_context(cafile: str | None) -> ssl.SSLContext:

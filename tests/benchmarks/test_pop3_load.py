@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import json
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 import trustme
@@ -35,7 +36,7 @@ from benchmarks.pop3_load import (
 from benchmarks.run_pop3 import Measurement, Report, bench_accounts, bench_message, reference_config
 from reference_server.config import parse_config_text
 
-STUB_TIMEOUT = 5.0
+STUB_TIMEOUT = 5.0  # as long as the serve_stub fixture lets a stub session last (conftest.py)
 PASSWORD = "bobpw"
 
 # The maildrop every stub serves: message content as stored, CRLF line ends (RFC 1939 §11). Lines
@@ -77,33 +78,20 @@ class StubPop3:
     sessions: list[list[bytes]] = field(default_factory=list)
     users: list[bytes] = field(default_factory=list)
     tls_sessions: int = 0
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         commands: list[bytes] = []
         self.sessions.append(commands)
         authorized = False
-        try:
-            async with asyncio.timeout(STUB_TIMEOUT):
-                writer.write(b"+OK stub POP3 ready\r\n")
-                while line := await reader.readline():
-                    verb, _, argument = line.rstrip(b"\r\n").partition(b" ")
-                    commands.append(verb.upper() + (b" " + argument if verb.upper() == b"RETR" else b""))
-                    reply, closing = await self._answer(verb.upper(), argument, authorized, writer)
-                    authorized = authorized or (verb.upper() == b"PASS" and reply.startswith(b"+OK"))
-                    writer.write(reply)
-                    if closing:
-                        break
-        except (TimeoutError, OSError):
-            pass  # a stalled client, a failed handshake or a reset: the session just ends
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            self._tasks.discard(task)
+        writer.write(b"+OK stub POP3 ready\r\n")
+        while line := await reader.readline():
+            verb, _, argument = line.rstrip(b"\r\n").partition(b" ")
+            commands.append(verb.upper() + (b" " + argument if verb.upper() == b"RETR" else b""))
+            reply, closing = await self._answer(verb.upper(), argument, authorized, writer)
+            authorized = authorized or (verb.upper() == b"PASS" and reply.startswith(b"+OK"))
+            writer.write(reply)
+            if closing:
+                break
 
     async def _answer(
         self, verb: bytes, argument: bytes, authorized: bool, writer: asyncio.StreamWriter
@@ -142,23 +130,6 @@ class StubPop3:
             return b"-ERR no such message\r\n", False
         return b"-ERR unknown command\r\n", False
 
-    async def drain_sessions(self) -> None:
-        """Wait for every handler: nothing may outlive the test (filterwarnings = error)."""
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STUB_TIMEOUT)
-
-
-@contextlib.asynccontextmanager
-async def stub_server(stub: StubPop3) -> AsyncIterator[StubPop3]:
-    server = await asyncio.start_server(stub.handle, "127.0.0.1", 0)
-    stub.port = server.sockets[0].getsockname()[1]
-    try:
-        yield stub
-    finally:
-        server.close()
-        await stub.drain_sessions()
-        await server.wait_closed()
-
 
 def spec_for(stub: StubPop3, **options: object) -> LoadSpec:
     endpoint = parse_endpoint(f"127.0.0.1:{stub.port}")
@@ -167,18 +138,31 @@ def spec_for(stub: StubPop3, **options: object) -> LoadSpec:
     return LoadSpec(endpoint=endpoint, credentials=credentials, **options)  # type: ignore[arg-type]
 
 
-def run_against(stub: StubPop3, **options: object) -> LoadResult:
-    async def scenario() -> LoadResult:
-        async with stub_server(stub):
-            return await run_load(spec_for(stub, **options))
+Serve = Callable[[StubPop3], contextlib.AbstractAsyncContextManager[StubPop3]]  # the serve_stub fixture
 
-    return asyncio.run(scenario())
+
+class RunAgainst(Protocol):
+    """The run_against fixture: one load generator run against ``stub`` while it is served."""
+
+    def __call__(self, stub: StubPop3, **options: object) -> LoadResult: ...
+
+
+@pytest.fixture
+def run_against(serve_stub: Serve) -> RunAgainst:
+    def run(stub: StubPop3, **options: object) -> LoadResult:
+        async def scenario() -> LoadResult:
+            async with serve_stub(stub):
+                return await run_load(spec_for(stub, **options))
+
+        return asyncio.run(scenario())
+
+    return run
 
 
 # --- RETR mode ---------------------------------------------------------------------------------
 
 
-def test_retr_mode_logs_in_once_per_connection_and_retrieves_random_messages() -> None:
+def test_retr_mode_logs_in_once_per_connection_and_retrieves_random_messages(run_against: RunAgainst) -> None:
     stub = StubPop3()
     result = run_against(stub, mode="retr", connections=3, max_operations=60, max_seconds=30)
     assert (result.ops, result.failed, dict(result.errors)) == (60, 0, {})
@@ -195,7 +179,7 @@ def test_retr_mode_logs_in_once_per_connection_and_retrieves_random_messages() -
     assert result.octets == sum(len(MAILDROP[number - 1]) for number in retrieved)
 
 
-def test_retr_mode_picks_the_same_messages_for_the_same_seed() -> None:
+def test_retr_mode_picks_the_same_messages_for_the_same_seed(run_against: RunAgainst) -> None:
     def picks(seed: int) -> list[list[bytes]]:
         stub = StubPop3()
         run_against(stub, mode="retr", connections=1, max_operations=30, seed=seed)
@@ -212,7 +196,9 @@ def test_retr_mode_picks_the_same_messages_for_the_same_seed() -> None:
         ({"list_offset": 1}, "RETR size differs from LIST"),  # RFC 1939 §5: LIST gives the exact size
     ],
 )
-def test_a_message_not_of_its_listed_size_counts_as_failed(fault: dict[str, object], reason: str) -> None:
+def test_a_message_not_of_its_listed_size_counts_as_failed(
+    fault: dict[str, object], reason: str, run_against: RunAgainst
+) -> None:
     # Messages 2 and 3 have dot-started lines (message 4 too); an unstuffed message 2 would end
     # early at its lone "." line, so the maildrop is cut down to the ones that do not.
     stub = StubPop3(maildrop=(MAILDROP[0], MAILDROP[2]), **fault)  # type: ignore[arg-type]
@@ -224,7 +210,7 @@ def test_a_message_not_of_its_listed_size_counts_as_failed(fault: dict[str, obje
 
 
 @pytest.mark.parametrize("mode", ["retr", "poll"])
-def test_workers_take_the_accounts_in_turn(mode: str) -> None:
+def test_workers_take_the_accounts_in_turn(mode: str, run_against: RunAgainst) -> None:
     stub = StubPop3()
     more = (Credentials("carol", PASSWORD), Credentials("dave", PASSWORD))
     result = run_against(stub, mode=mode, connections=3, max_operations=9, more_accounts=more)
@@ -234,17 +220,17 @@ def test_workers_take_the_accounts_in_turn(mode: str) -> None:
         assert sorted(stub.users) == [b"bob", b"carol", b"dave"]
 
 
-def test_retr_mode_refuses_to_start_when_login_fails() -> None:
+def test_retr_mode_refuses_to_start_when_login_fails(run_against: RunAgainst) -> None:
     with pytest.raises(LoadError, match=r"PASS -ERR \[AUTH\]"):
         run_against(StubPop3(), mode="retr", connections=2, password="wrong")
 
 
-def test_retr_mode_refuses_an_empty_maildrop() -> None:
+def test_retr_mode_refuses_an_empty_maildrop(run_against: RunAgainst) -> None:
     with pytest.raises(LoadError, match="empty"):
         run_against(StubPop3(maildrop=()), mode="retr", connections=2)
 
 
-def test_retr_mode_reconnects_after_a_broken_connection() -> None:
+def test_retr_mode_reconnects_after_a_broken_connection(run_against: RunAgainst) -> None:
     stub = StubPop3(close_on_retr=1)  # the first session dies in its first RETR; later ones work
     result = run_against(stub, mode="retr", connections=1, max_operations=10)
     assert result.failed == 1 and result.ops == 9
@@ -252,7 +238,7 @@ def test_retr_mode_reconnects_after_a_broken_connection() -> None:
     assert len(stub.sessions) == 2
 
 
-def test_stops_starting_operations_at_max_seconds() -> None:
+def test_stops_starting_operations_at_max_seconds(run_against: RunAgainst) -> None:
     result = run_against(StubPop3(), mode="retr", connections=2, max_operations=10**9, max_seconds=0.3)
     assert 0 < result.ops < 10**9 and result.seconds < STUB_TIMEOUT
 
@@ -260,7 +246,7 @@ def test_stops_starting_operations_at_max_seconds() -> None:
 # --- poll mode ---------------------------------------------------------------------------------
 
 
-def test_poll_mode_runs_whole_sessions() -> None:
+def test_poll_mode_runs_whole_sessions(run_against: RunAgainst) -> None:
     stub = StubPop3()
     result = run_against(stub, mode="poll", connections=3, max_operations=12)
     assert (result.ops, result.failed) == (12, 0)
@@ -269,13 +255,13 @@ def test_poll_mode_runs_whole_sessions() -> None:
     assert result.octets == 12 * len(MAILDROP[0]) and result.maildrop == 0
 
 
-def test_poll_mode_counts_refused_logins_as_failed() -> None:
+def test_poll_mode_counts_refused_logins_as_failed(run_against: RunAgainst) -> None:
     result = run_against(StubPop3(), mode="poll", connections=2, max_operations=4, password="wrong")
     assert (result.ops, result.failed) == (0, 4)
     assert dict(result.errors) == {"PASS -ERR [AUTH] no": 4}
 
 
-def test_poll_mode_counts_an_empty_maildrop_as_failed() -> None:
+def test_poll_mode_counts_an_empty_maildrop_as_failed(run_against: RunAgainst) -> None:
     result = run_against(StubPop3(maildrop=()), mode="poll", connections=1, max_operations=2)
     assert (result.ops, result.failed) == (0, 2)
 
@@ -295,7 +281,9 @@ def _server_tls(ca: trustme.CA) -> ssl.SSLContext:
 
 
 @pytest.mark.parametrize("mode", ["retr", "poll"])
-def test_stls_negotiates_tls_before_the_login(ca: trustme.CA, tmp_path: Path, mode: str) -> None:
+def test_stls_negotiates_tls_before_the_login(
+    ca: trustme.CA, tmp_path: Path, mode: str, run_against: RunAgainst
+) -> None:
     cafile = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(cafile))
     stub = StubPop3(tls=_server_tls(ca))
@@ -305,19 +293,19 @@ def test_stls_negotiates_tls_before_the_login(ca: trustme.CA, tmp_path: Path, mo
     assert all(commands[:3] == [b"STLS", b"USER", b"PASS"] for commands in stub.sessions)
 
 
-def test_stls_with_the_wrong_ca_fails(tmp_path: Path, ca: trustme.CA) -> None:
+def test_stls_with_the_wrong_ca_fails(tmp_path: Path, ca: trustme.CA, run_against: RunAgainst) -> None:
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     with pytest.raises(LoadError, match="SSL"):
         run_against(StubPop3(tls=_server_tls(ca)), mode="retr", connections=1, stls=True, cafile=str(other))
 
 
-def test_stls_refused_when_the_server_does_not_offer_it() -> None:
+def test_stls_refused_when_the_server_does_not_offer_it(run_against: RunAgainst) -> None:
     with pytest.raises(LoadError, match="STLS -ERR"):
         run_against(StubPop3(tls=None), mode="retr", connections=1, stls=True)
 
 
-def test_data_injected_between_stls_and_the_handshake_is_refused(ca: trustme.CA) -> None:
+def test_data_injected_between_stls_and_the_handshake_is_refused(ca: trustme.CA, run_against: RunAgainst) -> None:
     # RFC 2595 §4: "A TLS negotiation begins immediately after the CRLF at the end of the +OK"
     stub = StubPop3(tls=_server_tls(ca), after_stls=b"+OK injected\r\n")
     with pytest.raises(LoadError, match="between STLS"):
@@ -328,9 +316,11 @@ def test_data_injected_between_stls_and_the_handshake_is_refused(ca: trustme.CA)
 
 
 @pytest.mark.parametrize("mode", ["retr", "poll"])
-def test_command_line_prints_the_documented_json(mode: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line_prints_the_documented_json(
+    mode: str, capsys: pytest.CaptureFixture[str], serve_stub: Serve
+) -> None:
     async def scenario() -> int:
-        async with stub_server(StubPop3()) as stub:
+        async with serve_stub(StubPop3()) as stub:
             arguments = ["--server", f"localhost:{stub.port}", "--user", "bob", "--password", PASSWORD]
             arguments += ["--mode", mode, "--connections", "2", "--operations", "8"]
             return await asyncio.to_thread(main, arguments)
@@ -342,9 +332,9 @@ def test_command_line_prints_the_documented_json(mode: str, capsys: pytest.Captu
     assert summary["ops_per_s"] > 0 and summary["p99_ms"] >= summary["p50_ms"] > 0
 
 
-def test_command_line_exits_2_when_the_run_cannot_start(capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line_exits_2_when_the_run_cannot_start(capsys: pytest.CaptureFixture[str], serve_stub: Serve) -> None:
     async def scenario() -> int:
-        async with stub_server(StubPop3()) as stub:
+        async with serve_stub(StubPop3()) as stub:
             arguments = ["--server", f"127.0.0.1:{stub.port}", "--user", "bob", "--password", "wrong"]
             return await asyncio.to_thread(main, arguments)
 

@@ -8,7 +8,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from benchmarks.smtp_load import (
     ProtocolError,
     body_lines,
     dot_stuff,
+    latency_summary,
     main,
     parse_endpoint,
     parse_octets,
@@ -34,7 +35,7 @@ from benchmarks.smtp_load import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
-STUB_TIMEOUT = 5.0
+STUB_TIMEOUT = 5.0  # as long as the serve_stub fixture lets a stub session last (conftest.py)
 
 
 # --- the durable aiosmtpd baseline, as a child process on a free port -----------------------
@@ -167,34 +168,28 @@ class StubServer:
     groups: list[list[bytes]] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            async with asyncio.timeout(STUB_TIMEOUT):
-                writer.write(b"220 stub ESMTP\r\n")
-                while line := await reader.readline():
-                    verb = line[:4].upper()
-                    if verb == b"EHLO":
-                        writer.write(b"250-stub\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n")
-                    elif verb == b"MAIL":
-                        group = [line, await reader.readline(), await reader.readline()]
-                        self.groups.append(group)
-                        writer.write(b"250 2.1.0 ok\r\n")
-                        writer.write(b"%d rcpt\r\n" % self.rcpt_code)
-                        writer.write(b"354 go ahead\r\n")
-                        self.messages.append(await self._read_data(reader))
-                        writer.write(b"250 2.0.0 queued\r\n")
-                    elif verb == b"RSET":
-                        writer.write(b"250 ok\r\n")
-                    elif verb == b"QUIT":
-                        writer.write(b"221 bye\r\n")
-                        break
-                    else:
-                        writer.write(b"502 5.5.1 not here\r\n")
-        except TimeoutError:
-            pass  # a client that waits for each reply stalls here; its test sees nothing delivered
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        """A client that waits for each reply stalls in MAIL until the session times out; its test
+        sees nothing delivered."""
+        writer.write(b"220 stub ESMTP\r\n")
+        while line := await reader.readline():
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-stub\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n")
+            elif verb == b"MAIL":
+                group = [line, await reader.readline(), await reader.readline()]
+                self.groups.append(group)
+                writer.write(b"250 2.1.0 ok\r\n")
+                writer.write(b"%d rcpt\r\n" % self.rcpt_code)
+                writer.write(b"354 go ahead\r\n")
+                self.messages.append(await self._read_data(reader))
+                writer.write(b"250 2.0.0 queued\r\n")
+            elif verb == b"RSET":
+                writer.write(b"250 ok\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+                break
+            else:
+                writer.write(b"502 5.5.1 not here\r\n")
 
     @staticmethod
     async def _read_data(reader: asyncio.StreamReader) -> bytes:
@@ -206,20 +201,12 @@ class StubServer:
         return b"".join(lines)
 
 
-@contextlib.asynccontextmanager
-async def stub_server(stub: StubServer) -> AsyncIterator[StubServer]:
-    server = await asyncio.start_server(stub.handle, "127.0.0.1", 0)
-    stub.port = server.sockets[0].getsockname()[1]
-    try:
-        yield stub
-    finally:
-        server.close()
-        await server.wait_closed()
+Serve = Callable[[StubServer], contextlib.AbstractAsyncContextManager[StubServer]]  # the serve_stub fixture
 
 
-def test_pipelining_sends_mail_rcpt_data_as_one_group() -> None:
+def test_pipelining_sends_mail_rcpt_data_as_one_group(serve_stub: Serve) -> None:
     async def scenario() -> tuple[StubServer, int, int, bool]:
-        async with stub_server(StubServer()) as stub:
+        async with serve_stub(StubServer()) as stub:
             endpoint = parse_endpoint(f"127.0.0.1:{stub.port}")
             spec = LoadSpec(endpoint=endpoint, connections=2, messages=6, size=2000, pipelining=True)
             result = await run_load(spec)
@@ -233,11 +220,11 @@ def test_pipelining_sends_mail_rcpt_data_as_one_group() -> None:
     assert [len(message) for message in stub.messages] == [2000] * 6
 
 
-def test_refused_recipient_counts_as_failed_and_sends_a_lone_dot() -> None:
+def test_refused_recipient_counts_as_failed_and_sends_a_lone_dot(serve_stub: Serve) -> None:
     """RFC 2920 §3.1: DATA accepted after every RCPT failed -> "send a single dot"."""
 
     async def scenario() -> tuple[StubServer, int, int, dict[str, int]]:
-        async with stub_server(StubServer(rcpt_code=550)) as stub:
+        async with serve_stub(StubServer(rcpt_code=550)) as stub:
             endpoint = parse_endpoint(f"127.0.0.1:{stub.port}")
             spec = LoadSpec(endpoint=endpoint, connections=1, messages=3, size=1024, pipelining=True)
             result = await run_load(spec)
@@ -249,9 +236,9 @@ def test_refused_recipient_counts_as_failed_and_sends_a_lone_dot() -> None:
     assert stub.messages == [b""] * 3  # the empty message a lone dot ends
 
 
-def test_stops_starting_messages_at_max_seconds() -> None:
+def test_stops_starting_messages_at_max_seconds(serve_stub: Serve) -> None:
     async def scenario() -> tuple[int, float]:
-        async with stub_server(StubServer()) as stub:
+        async with serve_stub(StubServer()) as stub:
             endpoint = parse_endpoint(f"127.0.0.1:{stub.port}")
             spec = LoadSpec(
                 endpoint=endpoint, connections=2, messages=10**9, size=512, pipelining=True, max_seconds=0.3
@@ -369,6 +356,13 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([7.0], 0.99) == 7.0
     assert percentile([1.0, 2.0, 3.0], 0.50) == 2.0
     assert percentile([], 0.5) is None
+
+
+def test_latency_summary_is_p50_and_p99_in_rounded_milliseconds() -> None:
+    seconds = [n / 10_000 for n in range(100, 0, -1)]  # 0.1 ms .. 10 ms, unsorted
+    assert latency_summary(seconds) == {"p50_ms": 5.0, "p99_ms": 9.9}
+    assert latency_summary([0.0012345678]) == {"p50_ms": 1.235, "p99_ms": 1.235}
+    assert latency_summary([]) == {"p50_ms": None, "p99_ms": None}
 
 
 @pytest.mark.parametrize(
