@@ -46,6 +46,7 @@ from benchmarks.smtp_load import (
     Endpoint,
     NotLoopback,
     RunTally,
+    Tickets,
     client_tls_context,
     loopback_address,
     parse_endpoint,
@@ -412,21 +413,6 @@ def retrieved_octets(response: Response, number: int, sizes: dict[int, int]) -> 
 # --- the two load shapes -------------------------------------------------------------------------
 
 
-class _Tickets:
-    """Hands out operation numbers until the count is reached or the deadline has passed."""
-
-    def __init__(self, total: int, deadline: float) -> None:
-        self._total = total
-        self._deadline = deadline
-        self._next = 0
-
-    def take(self) -> int | None:
-        if self._next >= self._total or time.perf_counter() >= self._deadline:
-            return None
-        self._next += 1
-        return self._next - 1
-
-
 async def open_retr_session(spec: LoadSpec, worker: int) -> tuple[Pop3Connection, dict[int, int]]:
     """A connection in the TRANSACTION state and the maildrop's scan listings."""
     connection = await Pop3Connection.open(spec)
@@ -463,7 +449,7 @@ async def _run_retr(spec: LoadSpec, result: LoadResult) -> None:
     result.maildrop = min(len(sizes) for _, sizes in sessions)
     started = time.perf_counter()
     finished = started
-    tickets = _Tickets(spec.max_operations, started + spec.max_seconds)
+    tickets = Tickets(spec.max_operations, started + spec.max_seconds)
 
     async def work(worker: int, connection: Pop3Connection, sizes: dict[int, int]) -> None:
         nonlocal finished
@@ -526,7 +512,7 @@ async def poll_session(spec: LoadSpec, worker: int = 0) -> tuple[float, int]:
 async def _run_poll(spec: LoadSpec, result: LoadResult) -> None:
     started = time.perf_counter()
     finished = started
-    tickets = _Tickets(spec.max_operations, started + spec.max_seconds)
+    tickets = Tickets(spec.max_operations, started + spec.max_seconds)
 
     async def work(worker: int) -> None:
         nonlocal finished

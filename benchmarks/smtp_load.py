@@ -464,8 +464,8 @@ class Connection:
         self._writer.close()
 
 
-class _Tickets:
-    """Hands out message numbers until the count is reached or the deadline has passed."""
+class Tickets:
+    """Hands out numbers (of messages; of operations in pop3_load) until the count or the deadline is reached."""
 
     def __init__(self, total: int, deadline: float) -> None:
         self._total = total
@@ -500,7 +500,7 @@ async def run_load(spec: LoadSpec) -> LoadResult:
     result = LoadResult(spec.connections, spec.size, pipelined=all(c.pipelined for c in connections))
     started = time.perf_counter()
     finished = started
-    tickets = _Tickets(spec.messages, started + spec.max_seconds)
+    tickets = Tickets(spec.messages, started + spec.max_seconds)
 
     async def work(worker: int, connection: Connection) -> None:
         nonlocal finished
