@@ -90,36 +90,18 @@ def test_median_takes_any_iterable_once() -> None:
 # --- ratios against a target --------------------------------------------------------------------
 
 
-def test_ratio_met() -> None:
-    assert ratio_entry(Run("ours", 300.0), Run("theirs", 100.0), _rate, 2.0) == {
-        "ratio": 3.0,
-        "target": 2.0,
-        "met": True,
-    }
-
-
-def test_ratio_exactly_at_the_target_is_met() -> None:
-    assert ratio_entry(Run("ours", 100.0), Run("theirs", 200.0), _rate, 0.5) == {
-        "ratio": 0.5,
-        "target": 0.5,
-        "met": True,
-    }
-
-
-def test_ratio_not_met_is_rounded_to_two_places() -> None:
-    assert ratio_entry(Run("ours", 150.0), Run("theirs", 400.0), _rate, 0.5) == {
-        "ratio": 0.38,
-        "target": 0.5,
-        "met": False,
-    }
-
-
-def test_ratio_of_a_measured_side_with_no_rate_is_zero_and_not_met() -> None:
-    assert ratio_entry(Run("ours", 0.0), Run("theirs", 10.0), _rate, 1.0) == {
-        "ratio": 0.0,
-        "target": 1.0,
-        "met": False,
-    }
+@pytest.mark.parametrize(
+    ("ours", "theirs", "target", "expected"),
+    [
+        (300.0, 100.0, 2.0, {"ratio": 3.0, "target": 2.0, "met": True}),
+        (100.0, 200.0, 0.5, {"ratio": 0.5, "target": 0.5, "met": True}),  # exactly at the target
+        (150.0, 400.0, 0.5, {"ratio": 0.38, "target": 0.5, "met": False}),  # rounded to two places
+        (0.0, 10.0, 1.0, {"ratio": 0.0, "target": 1.0, "met": False}),  # a measured side with no rate
+    ],
+    ids=["met", "exactly-at-target", "not-met-rounded", "measured-zero"],
+)
+def test_ratio_against_a_target(ours: float, theirs: float, target: float, expected: dict[str, object]) -> None:
+    assert ratio_entry(Run("ours", ours), Run("theirs", theirs), _rate, target) == expected
 
 
 @pytest.mark.parametrize(
