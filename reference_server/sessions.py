@@ -92,7 +92,7 @@ class Listener:
 
 
 class SessionRunnerBase:
-    """The protocol-neutral half of a session runner: who the peer is, TLS, wire logging."""
+    """The protocol-neutral half of a session runner: the peer, TLS, wire logging, the last-resort handler."""
 
     def __init__(self, connection: LineConnection, session_id: str, log: logging.Logger) -> None:
         self._conn = connection
