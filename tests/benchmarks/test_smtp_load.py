@@ -32,6 +32,7 @@ from benchmarks.smtp_load import (
     read_reply,
     run_load,
 )
+from tests.harness.support import stop_child
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
@@ -63,12 +64,7 @@ def baseline(tmp_path: Path) -> Iterator[Baseline]:
             time.sleep(0.05)
         yield Baseline(json.loads(ready.read_text())["listeners"]["smtp"]["port"], maildir)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, grace=10)
 
 
 @pytest.mark.parametrize("pipelining", [False, True], ids=["lockstep", "pipelining-asked"])

@@ -241,9 +241,14 @@ def smtp_child(command: Sequence[str], port: int, what: str) -> Iterator[subproc
                 time.sleep(0.05)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process)
+
+
+def stop_child(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after `grace` seconds; always reaped."""
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

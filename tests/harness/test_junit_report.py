@@ -10,15 +10,15 @@ MUST failure, a SHOULD deviation and a skip.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.harness.support import free_port, smtp_child
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,29 +49,11 @@ S: 250
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def aiosmtpd_port() -> Iterator[int]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"])
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with smtp_child([sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"], port, "aiosmtpd"):
         yield port
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def test_junit_xml_meets_schema_constraints(tmp_path: Path, aiosmtpd_port: int) -> None:
