@@ -133,9 +133,10 @@ class _SessionRunner(SessionRunnerBase):
 
     _conn: _Connection
 
-    def __init__(self, server: SmtpServer, connection: _Connection, session_id: str) -> None:
+    def __init__(self, server: SmtpServer, connection: _Connection, session_id: str, accepting: bool) -> None:
         super().__init__(connection, session_id, log)
         self._server = server
+        self._accepting = accepting  # False: over max_sessions, greet with 421 and close (§3.8)
         self.state = SmtpSession(
             server.settings,
             server.accounts,
@@ -148,10 +149,8 @@ class _SessionRunner(SessionRunnerBase):
         self._spool: IncomingMessage | None = None
         self._trace = HeaderScanner(b"received")  # RFC 5321 §6.3: Received: fields of the message
         self._eight_bit = False  # an octet > 127 in the message (the queue needs to know)
-        self._accepting = True  # False: over max_sessions, greet with 421 and close (§3.8)
 
-    async def run(self, accepting: bool) -> None:
-        self._accepting = accepting
+    async def run(self) -> None:
         await self._drive("connection")
 
     async def _greet(self) -> None:
@@ -485,9 +484,8 @@ class SmtpServer(Listener):
         self.queue = queue
 
     def _start_session(self, connection: _Connection) -> None:
-        accepting = self.registry.count < self.registry.max_sessions
-        runner = _SessionRunner(self, connection, self.registry.new_id())
-        task = asyncio.get_running_loop().create_task(runner.run(accepting), name=f"smtp-{runner.id}")
+        runner = _SessionRunner(self, connection, self.registry.new_id(), accepting=not self.registry.full)
+        task = asyncio.get_running_loop().create_task(runner.run(), name=f"smtp-{runner.id}")
         self.registry.add(task, connection)
 
     def connection_factory(self) -> Callable[[], LineConnection]:
