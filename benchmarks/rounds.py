@@ -10,7 +10,6 @@ servers, the load, the table's columns and footer, the command-line options) sta
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -70,11 +69,6 @@ def machine_info(work_dir: Path) -> dict[str, object]:
         "python": platform.python_version(),
         "filesystem": filesystem_type(work_dir),
     }
-
-
-def runner_parser(module: str, description: str) -> argparse.ArgumentParser:
-    """The command line of ``python -m <module>``; its options are the runner's to add."""
-    return argparse.ArgumentParser(prog=f"python -m {module}", description=description)
 
 
 def median_round(runs: Iterable[Run], rate: Callable[[Run], float]) -> Run | None:

@@ -25,6 +25,7 @@ writes benchmarks/results/pop3.json and prints a table.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -355,7 +356,9 @@ class Plan(rounds.Destination):
 
 
 def _plan(argv: Sequence[str] | None) -> Plan:
-    parser = rounds.runner_parser("benchmarks.run_pop3", "The reference server's POP3 and Dovecot side by side.")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run_pop3", description="The reference server's POP3 and Dovecot side by side."
+    )
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS, help="and as many accounts")
     parser.add_argument("--messages", type=int, default=DEFAULT_MESSAGES, help="per maildrop")
     parser.add_argument("--size", type=parse_octets, default=parse_octets(DEFAULT_SIZE), help="per message")

@@ -18,6 +18,7 @@ writes benchmarks/results/smtp.json and prints a table.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -270,7 +271,9 @@ class Plan(rounds.Destination):
 
 
 def _plan(argv: Sequence[str] | None) -> Plan:
-    parser = rounds.runner_parser("benchmarks.run_smtp", "The reference server and aiosmtpd-durable side by side.")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run_smtp", description="The reference server and aiosmtpd-durable side by side."
+    )
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help=f"message sizes (default {DEFAULT_SIZES})")
     parser.add_argument("--connections", type=int, default=DEFAULT_CONNECTIONS)
     parser.add_argument("--repeat", type=int, default=rounds.DEFAULT_REPEAT, help="measured rounds per size")

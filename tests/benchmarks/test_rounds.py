@@ -19,7 +19,6 @@ from benchmarks.rounds import (
     progress,
     ratio_entry,
     results_document,
-    runner_parser,
     size_label,
     write_results,
 )
@@ -242,11 +241,6 @@ def test_report_table_text() -> None:
 
 
 # --- small things both runners print ------------------------------------------------------------
-
-
-def test_runner_parser_names_the_module_to_run() -> None:
-    parser = runner_parser("benchmarks.run_x", "What it compares.")
-    assert parser.prog == "python -m benchmarks.run_x" and parser.description == "What it compares."
 
 
 def test_progress_is_one_indented_line(capsys: pytest.CaptureFixture[str]) -> None:
