@@ -17,6 +17,7 @@ import ssl
 from collections.abc import Callable
 from typing import Final
 
+from reference_server.effects import Close, StartTls
 from reference_server.lineconn import LineConnection, listen
 
 SHUTDOWN_GRACE: Final = 10.0  # seconds sessions get to finish what they are doing when the server stops
@@ -117,6 +118,36 @@ class SessionRunnerBase:
             raise SessionEnded(str(exc)) from None
         if dropped:
             self._log.warning("session %s: discarded %d plaintext octets sent after %s", self.id, dropped, command)
+
+    async def _flush(self) -> None:
+        """Send what is queued for the client, then wait while it is not reading."""
+        if self._out:
+            self._conn.write(bytes(self._out))
+            self._out.clear()
+            await self._drain()
+
+    async def _drain(self) -> None:
+        await self._conn.drain()
+
+    async def _connection_effect(self, effect: object) -> bool:
+        """Carry out an effect every protocol shares (effects.py); False for any other effect.
+
+        Both flush first: the replies before a close or a TLS handshake must reach the client
+        in the clear and in full (RFC 3207 §4, RFC 2595 §4).
+        """
+        if isinstance(effect, Close):
+            await self._flush()
+            self._conn.close()
+            raise SessionEnded("closed by server")
+        if isinstance(effect, StartTls):
+            await self._flush()
+            await self._start_tls()
+            return True
+        return False
+
+    async def _start_tls(self) -> None:
+        """Upgrade with the protocol's context and faults (`_upgrade_to_tls`), then reset its state."""
+        raise NotImplementedError
 
     async def _drive(self, opening: str) -> None:
         """Greet, answer commands until the session ends, then clean up -- whatever happens.

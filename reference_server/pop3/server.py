@@ -37,14 +37,12 @@ from reference_server.pop3.parsing import MessageEncoder
 from reference_server.pop3.responses import Reply
 from reference_server.pop3.state import (
     CheckCredentials,
-    Close,
     Expunge,
     OpenMaildrop,
     Outcome,
     Pop3Session,
     Pop3Settings,
     SendMessage,
-    StartTls,
     apop_timestamp,
 )
 from reference_server.sessions import SHUTDOWN_GRACE, Listener, SessionEnded, SessionRegistry, SessionRunnerBase
@@ -226,12 +224,6 @@ class _SessionRunner(SessionRunnerBase):
             log.debug("%r << %r", self.id, wire if len(wire) <= 512 else wire[:512] + b"...")
         self._out += wire
 
-    async def _flush(self) -> None:
-        if self._out:
-            self._conn.write(bytes(self._out))
-            self._out.clear()
-            await self._drain()
-
     async def _drain(self) -> None:
         """A client that stops reading is logged out like an idle one (§3 autologout)."""
         if not await self._conn.drain(self._server.autologout):
@@ -248,14 +240,9 @@ class _SessionRunner(SessionRunnerBase):
         self._queue(outcome)
         if effect is None:
             return
-        if isinstance(effect, Close):
-            await self._flush()
-            self._conn.close()
-            raise SessionEnded("closed by server")
-        if isinstance(effect, StartTls):
-            await self._flush()
-            await self._start_tls()
-        elif isinstance(effect, CheckCredentials):
+        if await self._connection_effect(effect):
+            return
+        if isinstance(effect, CheckCredentials):
             account = await asyncio.to_thread(
                 self._server.accounts.authenticate, effect.login, effect.password, effect.authzid
             )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from reference_server.accounts import Account, Accounts
+from reference_server.effects import Close, StartTls
 from reference_server.faults import NO_FAULTS, Faults
 from reference_server.pop3 import responses
 from reference_server.pop3.maildrop import DropMessage, Maildrop
@@ -93,11 +94,6 @@ SASL_CHALLENGE_TEXT: Final = "go ahead"  # fault pop3.sasl-challenge-text; RFC 5
 
 
 @dataclass(frozen=True)
-class StartTls:
-    """Send the responses, drop buffered plaintext, handshake, then call `tls_started`."""
-
-
-@dataclass(frozen=True)
 class CheckCredentials:
     """Verify off the event loop (Accounts.authenticate), then call `credentials_checked`."""
 
@@ -129,11 +125,6 @@ class Expunge:
 
     uids: tuple[int, ...]
     update: bool
-
-
-@dataclass(frozen=True)
-class Close:
-    """Send the responses, then close the connection."""
 
 
 Effect = StartTls | CheckCredentials | OpenMaildrop | SendMessage | Expunge | Close

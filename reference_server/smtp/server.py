@@ -36,7 +36,6 @@ from reference_server.smtp.data import ChunkDecoder, DataPolicy, Defect, DotDeco
 from reference_server.smtp.headerscan import HeaderScanner
 from reference_server.smtp.state import (
     CheckCredentials,
-    Close,
     Deliver,
     Envelope,
     Outcome,
@@ -45,7 +44,6 @@ from reference_server.smtp.state import (
     ReceiveData,
     SessionSettings,
     SmtpSession,
-    StartTls,
     relay_prefix,
     trace_prefix,
 )
@@ -221,12 +219,6 @@ class _SessionRunner(SessionRunnerBase):
                 log.debug("%r << %r", self.id, wire)
             self._out += wire
 
-    async def _flush(self) -> None:
-        if self._out:
-            self._conn.write(bytes(self._out))
-            self._out.clear()
-            await self._conn.drain()
-
     async def _apply(self, outcome: Outcome) -> None:
         self._queue(outcome)
         effect = outcome.effect
@@ -238,14 +230,9 @@ class _SessionRunner(SessionRunnerBase):
             if self._spool is not None and self.state.phase is not Phase.CHUNKING:
                 self._discard_spool()  # RSET, EHLO or a failure ended a BDAT transaction
             return
-        if isinstance(effect, Close):
-            await self._flush()
-            self._conn.close()
-            raise SessionEnded("closed by server")
-        if isinstance(effect, StartTls):
-            await self._flush()
-            await self._start_tls()
-        elif isinstance(effect, ReceiveData):
+        if await self._connection_effect(effect):
+            return
+        if isinstance(effect, ReceiveData):
             await self._flush()
             defects, stored = await self._receive_data(effect.policy)
             await self._apply(self.state.data_finished(defects, stored, self._trace.count))

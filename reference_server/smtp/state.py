@@ -26,6 +26,7 @@ from email.utils import format_datetime
 from typing import Final
 
 from reference_server.accounts import POSTMASTER, Account, Accounts
+from reference_server.effects import Close, StartTls
 from reference_server.faults import NO_FAULTS, Faults
 from reference_server.smtp import auth, replies
 from reference_server.smtp.data import DataPolicy, Defect
@@ -140,11 +141,6 @@ class ReceiveChunk:
 
 
 @dataclass(frozen=True)
-class StartTls:
-    """Send the replies, drop buffered plaintext, handshake, then call `tls_started`."""
-
-
-@dataclass(frozen=True)
 class CheckCredentials:
     """Verify off the event loop, then call `credentials_checked`."""
 
@@ -156,11 +152,6 @@ class Deliver:
     """Store the spooled message durably for the envelope's users, then `delivery_finished`."""
 
     envelope: Envelope
-
-
-@dataclass(frozen=True)
-class Close:
-    """Send the replies, then close the connection."""
 
 
 Effect = ReceiveData | ReceiveChunk | StartTls | CheckCredentials | Deliver | Close

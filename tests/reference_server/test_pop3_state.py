@@ -9,20 +9,19 @@ from typing import Final
 
 import pytest
 
+from reference_server.effects import Close, StartTls
 from reference_server.faults import Faults
 from reference_server.pop3 import responses
 from reference_server.pop3.maildrop import DropMessage, Maildrop, MaildropLocks
 from reference_server.pop3.responses import Continuation, Response
 from reference_server.pop3.state import (
     CheckCredentials,
-    Close,
     Expunge,
     OpenMaildrop,
     Outcome,
     Pop3Session,
     Pop3Settings,
     SendMessage,
-    StartTls,
     State,
 )
 from tests.reference_server.smtp_support import PASSWORDS, make_accounts

@@ -13,13 +13,13 @@ from typing import Any, Final
 
 import pytest
 
+from reference_server.effects import Close, StartTls
 from reference_server.faults import Faults
 from reference_server.smtp import replies
 from reference_server.smtp.data import Defect
 from reference_server.smtp.parsing import Mailbox, MailOptions, Path
 from reference_server.smtp.state import (
     CheckCredentials,
-    Close,
     Deliver,
     Envelope,
     Outcome,
@@ -29,7 +29,6 @@ from reference_server.smtp.state import (
     Recipient,
     SessionSettings,
     SmtpSession,
-    StartTls,
     trace_prefix,
 )
 from tests.reference_server.smtp_support import make_accounts
