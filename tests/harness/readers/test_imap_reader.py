@@ -3,13 +3,11 @@ RFC 9051 literal8, response codes, fetch_items/flags_set, defects."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-
 import pytest
 
 from harness.readers.errors import ReplyFramingError
 from harness.readers.imap import ImapReader, ImapResponse, ImapString, ImapValue, fetch_items, flags_set
+from tests.harness.readers.feeding import read_in_every_chunking, read_replies
 
 S = ImapString
 
@@ -74,33 +72,9 @@ SELECT_STREAM = (
     b"* 3 FETCH (BINARY[1] ~{3}\r\na\x00b)\r\n"
 )
 
-SEEDS = range(8)
-
-
-def chunkings(data: bytes) -> Iterator[tuple[str, list[bytes]]]:
-    """All-at-once, one octet at a time, and random splits with several seeds."""
-    yield "whole", [data]
-    yield "bytewise", [data[i : i + 1] for i in range(len(data))]
-    for seed in SEEDS:
-        rng = random.Random(seed)
-        chunks: list[bytes] = []
-        position = 0
-        while position < len(data):
-            size = rng.randint(1, 2 + seed * 9)
-            chunks.append(data[position : position + size])
-            position += size
-        yield f"seed{seed}", chunks
-
 
 def read_all(chunks: list[bytes]) -> list[ImapResponse]:
-    reader = ImapReader()
-    responses: list[ImapResponse] = []
-    for chunk in chunks:
-        reader.feed(chunk)
-        while (response := reader.next_reply()) is not None:
-            responses.append(response)
-    assert reader.buffered == b""
-    return responses
+    return read_replies(ImapReader(), chunks)
 
 
 def read_one(data: bytes) -> ImapResponse:
@@ -111,11 +85,7 @@ def read_one(data: bytes) -> ImapResponse:
 
 @pytest.mark.parametrize("stream", [SAMPLE_STREAM, SELECT_STREAM], ids=["rfc3501-8", "select-and-literals"])
 def test_fragmentation_never_changes_the_responses(stream: bytes) -> None:
-    results = {name: read_all(chunks) for name, chunks in chunkings(stream)}
-    reference = results["whole"]
-    for name, responses in results.items():
-        assert responses == reference, name
-    assert b"".join(response.raw for response in reference) == stream
+    read_in_every_chunking(read_all, stream, step=9)
 
 
 def test_header_literal_length_matches_the_rfc() -> None:

@@ -3,9 +3,6 @@ RFC 5034 SASL continuations, defects."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-
 import pytest
 
 from harness.readers.errors import ReplyFramingError
@@ -16,6 +13,7 @@ from harness.readers.pop3 import (
     Pop3Reply,
     pop3_command_is_multiline,
 )
+from tests.harness.readers.feeding import read_in_every_chunking, read_replies
 
 # The message bodies as the client must see them after unstuffing (RFC 1939 §3)...
 MESSAGE_1 = (b"Subject: dots", b"", b".hello", b".", b"..", b"end")
@@ -55,35 +53,12 @@ CAPA_STREAM = (
     b"LOGIN-DELAY 900\r\nPIPELINING\r\nEXPIRE 60\r\nUIDL\r\nIMPLEMENTATION Shlemazle-Plotz-v302\r\n.\r\n"
 )
 
-SEEDS = range(8)
-
-
-def chunkings(data: bytes) -> Iterator[tuple[str, list[bytes]]]:
-    """All-at-once, one octet at a time, and random splits with several seeds."""
-    yield "whole", [data]
-    yield "bytewise", [data[i : i + 1] for i in range(len(data))]
-    for seed in SEEDS:
-        rng = random.Random(seed)
-        chunks: list[bytes] = []
-        position = 0
-        while position < len(data):
-            size = rng.randint(1, 2 + seed * 5)
-            chunks.append(data[position : position + size])
-            position += size
-        yield f"seed{seed}", chunks
-
 
 def read_all(chunks: list[bytes], expectations: list[bool]) -> list[Pop3Reply]:
     reader = Pop3Reader()
     for multiline in expectations:
         reader.expect(multiline)
-    replies: list[Pop3Reply] = []
-    for chunk in chunks:
-        reader.feed(chunk)
-        while (reply := reader.next_reply()) is not None:
-            replies.append(reply)
-    assert reader.buffered == b""
-    return replies
+    return read_replies(reader, chunks)
 
 
 def queued(reader: Pop3Reader) -> list[bool]:
@@ -115,11 +90,7 @@ def test_rfc1939_example_session() -> None:
 )
 def test_fragmentation_never_changes_the_replies(stream: bytes, expectations: list[bool] | None) -> None:
     queued = session_expectations() if expectations is None else expectations
-    results = {name: read_all(chunks, queued) for name, chunks in chunkings(stream)}
-    reference = results["whole"]
-    for name, replies in results.items():
-        assert replies == reference, name
-    assert b"".join(reply.raw for reply in reference) == stream
+    read_in_every_chunking(lambda chunks: read_all(chunks, queued), stream, step=5)
 
 
 def test_capa_example_body() -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import Iterator
-
 import pytest
 
 from harness.readers.errors import ReplyFramingError
@@ -15,6 +12,7 @@ from harness.readers.smtp import (
     ehlo_keywords,
     parse_enhanced_code,
 )
+from tests.harness.readers.feeding import read_in_every_chunking, read_replies
 
 # RFC 5321 Appendix D.1: the server's side of a typical transaction, as sent on the wire.
 D1_SERVER_LINES = (
@@ -50,33 +48,9 @@ RFC2034_SERVER_LINES = (
 )
 RFC2034_STREAM = b"".join(line.encode() + b"\r\n" for line in RFC2034_SERVER_LINES)
 
-SEEDS = range(8)
-
-
-def chunkings(data: bytes) -> Iterator[tuple[str, list[bytes]]]:
-    """All-at-once, one octet at a time, and random splits with several seeds."""
-    yield "whole", [data]
-    yield "bytewise", [data[i : i + 1] for i in range(len(data))]
-    for seed in SEEDS:
-        rng = random.Random(seed)
-        chunks: list[bytes] = []
-        position = 0
-        while position < len(data):
-            size = rng.randint(1, 2 + seed * 5)
-            chunks.append(data[position : position + size])
-            position += size
-        yield f"seed{seed}", chunks
-
 
 def read_all(chunks: list[bytes]) -> list[SmtpReply]:
-    reader = SmtpReader()
-    replies: list[SmtpReply] = []
-    for chunk in chunks:
-        reader.feed(chunk)
-        while (reply := reader.next_reply()) is not None:
-            replies.append(reply)
-    assert reader.buffered == b""
-    return replies
+    return read_replies(SmtpReader(), chunks)
 
 
 def read_one(data: bytes) -> SmtpReply:
@@ -87,11 +61,7 @@ def read_one(data: bytes) -> SmtpReply:
 
 @pytest.mark.parametrize("stream", [D1_STREAM, RFC2034_STREAM], ids=["rfc5321-D1", "rfc2034-6"])
 def test_fragmentation_never_changes_the_replies(stream: bytes) -> None:
-    results = {name: read_all(chunks) for name, chunks in chunkings(stream)}
-    reference = results["whole"]
-    for name, replies in results.items():
-        assert replies == reference, name
-    assert b"".join(reply.raw for reply in reference) == stream
+    read_in_every_chunking(read_all, stream, step=5)
 
 
 def test_appendix_d1_scenario_frames_into_one_reply_per_command() -> None:
