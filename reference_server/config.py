@@ -31,7 +31,7 @@ from reference_server.smtp.parsing import (
     parse_rcpt_argument,
 )
 from reference_server.smtp.state import RECEIVED_MAX_DEFAULT, RECIPIENTS_MIN
-from reference_server.storage.api import FLUSH_METHODS
+from reference_server.storage.api import DEFAULT_FLUSH_METHOD, FLUSH_METHODS
 
 PROTOCOLS: Final = ("smtp", "submission", "pop3", "imap")
 TLS_MODES: Final = ("none", "starttls", "implicit")
@@ -202,7 +202,7 @@ class ServerConfig:
     listeners: tuple[ListenerConfig, ...]
     mail_root: Path | None = None
     postmaster: str | None = None
-    flush: str = "syncfs"  # storage/flush.py: how deliveries are made durable
+    flush: str = DEFAULT_FLUSH_METHOD  # storage/flush.py: how deliveries are made durable
     limits: Limits = field(default_factory=Limits)
     tls: TlsConfig = field(default_factory=TlsConfig)
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
@@ -529,7 +529,7 @@ def parse_config(data: Mapping[str, object], source: str, base_dir: Path | None 
     hostname = _check_domain(server, "hostname", hostname)
     mail_root = _path(server, "mail_root", base)
     postmaster = server.string("postmaster")
-    flush = server.choice("flush", "syncfs", FLUSH_METHODS)
+    flush = server.choice("flush", DEFAULT_FLUSH_METHOD, FLUSH_METHODS)
     server.finish()
     plain_passwords: dict[str, str] = {}
     accounts = _accounts(data.get("accounts"), domains, source, plain_passwords)

@@ -38,7 +38,7 @@ from reference_server.queue.spool import Spool
 from reference_server.sessions import SessionRegistry
 from reference_server.smtp.server import SmtpServer, Timeouts
 from reference_server.smtp.state import SessionSettings
-from reference_server.storage.api import MailStore
+from reference_server.storage.api import DEFAULT_FLUSH_METHOD, MailStore
 from reference_server.tls import server_context, write_self_signed
 
 log = logging.getLogger(__name__)
@@ -272,7 +272,7 @@ def remove_pid_file(path: Path) -> None:
             path.unlink()
 
 
-def open_store(mail_root: Path, flush: str = "syncfs") -> MailStore:
+def open_store(mail_root: Path, flush: str = DEFAULT_FLUSH_METHOD) -> MailStore:
     """The Maildir store, imported only when a real server starts."""
     from reference_server.storage.store import MaildirStore
 

@@ -7,6 +7,6 @@ Modules, one job each: names (folder/user names, Maildir++ directory names), mai
 names, flag letters), wiresize (CRLF octet counts), incoming (receiving a message), durable
 (fsync'd files and directories), index (per-folder UID index and locks), layout (paths under
 the mail root), delivery (one message into many folders), flush (making a batch of files and
-directories durable at once), groupcommit (sharing flushes between concurrent deliveries), store
-(MaildirStore).
+directories durable at once), pools (the process-wide threads for that work), groupcommit (sharing
+flushes between concurrent deliveries), store (MaildirStore).
 """

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import BinaryIO, Final, Protocol
 
 FLUSH_METHODS: Final = ("syncfs", "fsync")  # how deliveries are made durable (storage/flush.py)
+DEFAULT_FLUSH_METHOD: Final = "syncfs"
 
 
 class StorageError(Exception):

@@ -3,11 +3,10 @@
 Following the Maildir specification the file is created in the first recipient folder's tmp/
 under a unique name, written (header prefix first, then the received body), made durable (by
 the flush its batch shares: flush.py), and only then renamed into that folder's new/ and
-hard-linked into each other recipient's new/. Hard
-links keep one copy on disk however many local recipients a message has; a recipient whose
-folder sits on another file system (or whose link count is exhausted) gets a copy of its own,
-fsync'd the same way. tmp/ is not fsync'd: after a crash a leftover tmp/ file is garbage that
-Maildir readers ignore.
+hard-linked into each other recipient's new/. Hard links keep one copy on disk however many
+local recipients a message has; a recipient whose folder sits on another file system (or whose
+link count is exhausted) gets a copy of its own, fsync'd the same way. tmp/ is not fsync'd:
+after a crash a leftover tmp/ file is garbage that Maildir readers ignore.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ class DeliveryJob:
         self._published = False
 
     def stage(self) -> Sequence[int]:
-        """Create and fill the tmp/ file; its descriptor is must be durable before publishing."""
+        """Create and fill the tmp/ file; its descriptor must be durable before publishing."""
         self._fd = self._create(self._folder_dirs[0], self._temporary)
         self._fill(self._fd)
         return (self._fd,)

@@ -25,15 +25,14 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from reference_server.storage.api import FLUSH_METHODS
+from reference_server.storage.api import DEFAULT_FLUSH_METHOD, FLUSH_METHODS
 from reference_server.storage.durable import fsync_directory
+from reference_server.storage.pools import shared_pool
 
 logger = logging.getLogger(__name__)
 
@@ -142,20 +141,12 @@ class FsyncFlush:
         return FlushErrors(_fsync_files(files), [_fsync_directory(directory) for directory in directories])
 
 
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-
-
 def _fsync_files(files: Sequence[int]) -> list[OSError | None]:
     """A few at once on one process-wide pool, however many stores there are."""
-    global _pool
     if len(files) < 2:
         return [_fsync(fd) for fd in files]
     try:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="mail-fsync")
-        return list(_pool.map(_fsync, files))
+        return list(shared_pool("fsync", FSYNC_THREADS).map(_fsync, files))
     except RuntimeError:  # the interpreter is shutting down: no new threads
         return [_fsync(fd) for fd in files]
 
@@ -176,7 +167,7 @@ def _fsync_directory(path: Path) -> OSError | None:
     return None
 
 
-def make_flush(method: str = "syncfs") -> Flush:
+def make_flush(method: str = DEFAULT_FLUSH_METHOD) -> Flush:
     """The flush for a configured method; "syncfs" falls back to fsync where there is no syncfs."""
     if method not in FLUSH_METHODS:
         raise ValueError(f"unknown flush method {method!r}: one of {', '.join(FLUSH_METHODS)}")

@@ -43,12 +43,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
 from reference_server.storage.flush import Flush, make_flush
+from reference_server.storage.pools import shared_pool
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,6 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._queued: list[_Pending] = []
         self._running = False  # the commit thread is taking passes
-        self.rounds = 0  # flushes so far (for tests and benchmarks)
 
     async def commit(self, job: CommitJob) -> None:
         """Return once the job is durable; raise its error otherwise. The job is always closed."""
@@ -121,11 +120,8 @@ class GroupCommitter:
             try:
                 now_published, outcomes = commit_pass(self.flush, [pending.job for pending in batch], published)
             except BaseException as error:  # a bug, not a disk error: fail both batches, keep going
-                logger.exception("commit pass failed")
-                for pending in batch:
-                    _close(pending.job)
+                logger.exception("commit pass failed")  # commit_pass has closed the batch's jobs
                 now_published, outcomes = [InFlight(p.job, error) for p in batch], [error] * len(carried)
-            self.rounds += 1
             _settle(carried, outcomes)
             carried, published = batch, now_published
 
@@ -133,34 +129,37 @@ class GroupCommitter:
 def commit_pass(
     flush: Flush, arriving: Sequence[CommitJob], published: Sequence[InFlight]
 ) -> tuple[list[InFlight], list[BaseException | None]]:
-    """Stage `arriving`, flush once, then publish and close them.
+    """Stage `arriving`, flush once, then publish them; close each of them once, whatever happens.
 
     Returns the arriving jobs as now published (their names await the next flush) and one outcome
     per job of `published`, whose names this flush made durable: None when the job is durable.
     """
     fresh = [InFlight(job) for job in arriving]
-    files: list[tuple[InFlight, int]] = []
-    for entry in fresh:
-        try:
-            files.extend((entry, fd) for fd in entry.job.stage())
-        except Exception as error:
-            entry.outcome = error
-    directories = list(dict.fromkeys(d for entry in published if entry.outcome is None for d in entry.directories))
-    errors = flush([fd for _, fd in files], directories)
-    for (entry, _), file_error in zip(files, errors.files, strict=True):
-        entry.outcome = entry.outcome or file_error
-    directory_errors = dict(zip(directories, errors.directories, strict=True))
-    outcomes = [
-        entry.outcome or next((directory_errors[d] for d in entry.directories if directory_errors[d]), None)
-        for entry in published
-    ]
-    for entry in fresh:
-        if entry.outcome is None:
+    try:
+        files: list[tuple[InFlight, int]] = []
+        for entry in fresh:
             try:
-                entry.directories = list(entry.job.publish())
+                files.extend((entry, fd) for fd in entry.job.stage())
             except Exception as error:
                 entry.outcome = error
-        _close(entry.job)
+        directories = list(dict.fromkeys(d for entry in published if entry.outcome is None for d in entry.directories))
+        errors = flush([fd for _, fd in files], directories)
+        for (entry, _), file_error in zip(files, errors.files, strict=True):
+            entry.outcome = entry.outcome or file_error
+        directory_errors = dict(zip(directories, errors.directories, strict=True))
+        outcomes = [
+            entry.outcome or next((directory_errors[d] for d in entry.directories if directory_errors[d]), None)
+            for entry in published
+        ]
+        for entry in fresh:
+            if entry.outcome is None:
+                try:
+                    entry.directories = list(entry.job.publish())
+                except Exception as error:
+                    entry.outcome = error
+    finally:
+        for entry in fresh:
+            _close(entry.job)
     return fresh, outcomes
 
 
@@ -191,17 +190,9 @@ def _set_results(results: Sequence[tuple[asyncio.Future[None], BaseException | N
             future.set_exception(outcome)
 
 
-_pool_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-
-
 def _submit(work: Callable[[], None]) -> None:
     """Run `work` on the process-wide commit pool; in this thread if no pool can start."""
-    global _pool
     try:
-        with _pool_lock:
-            if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=COMMIT_THREADS, thread_name_prefix="mail-commit")
-        _pool.submit(work)
+        shared_pool("commit", COMMIT_THREADS).submit(work)
     except RuntimeError:  # the interpreter is shutting down: no new threads, do it here
         work()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from reference_server.storage.api import (
+    DEFAULT_FLUSH_METHOD,
     FolderExists,
     FolderNotFound,
     FolderSnapshot,
@@ -138,7 +139,7 @@ class MaildirStore:
         root: Path,
         *,
         spool_memory_limit: int = SPOOL_MEMORY_LIMIT,
-        flush: str = "syncfs",
+        flush: str = DEFAULT_FLUSH_METHOD,
     ) -> None:
         self._layout = MailLayout(Path(root))
         self._layout.users_dir.mkdir(parents=True, exist_ok=True)
