@@ -27,7 +27,6 @@ RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"  # results file
 DEFAULT_REPEAT: Final = 3  # measured rounds per server and case: the median of three is one real run
 DEFAULT_WARMUP_SECONDS: Final = 3.0  # per server and case before the rounds; a fresh server is slow at first
 
-Run = TypeVar("Run")
 Case = TypeVar("Case")
 
 
@@ -71,26 +70,6 @@ def machine_info(work_dir: Path) -> dict[str, object]:
     }
 
 
-def median_round(runs: Iterable[Run], rate: Callable[[Run], float]) -> Run | None:
-    """The run with the median rate (the upper one of an even count): a real run, not a blend."""
-    ordered = sorted(runs, key=rate)
-    return ordered[len(ordered) // 2] if ordered else None
-
-
-def ratio_entry(
-    measured: Run | None, baseline: Run | None, rate: Callable[[Run], float], target: float
-) -> dict[str, object] | None:
-    """``measured``'s rate over ``baseline``'s against ``target``, as the results file states it.
-
-    None when either side has no run or the baseline's rate is zero: no ratio then, rather than
-    a division error or an infinite one.
-    """
-    if measured is None or baseline is None or rate(baseline) == 0:
-        return None
-    ratio = rate(measured) / rate(baseline)
-    return {"ratio": round(ratio, 2), "target": target, "met": ratio >= target}
-
-
 class Round(Protocol):
     """One measured round as the bookkeeping sees it: whose it was, how fast it went, and how the
     results file lists it."""
@@ -111,6 +90,24 @@ def _rate(measured: Round) -> float:
     return measured.rate
 
 
+def median_round(runs: Iterable[Measured]) -> Measured | None:
+    """The run with the median rate (the upper one of an even count): a real run, not a blend."""
+    ordered = sorted(runs, key=_rate)
+    return ordered[len(ordered) // 2] if ordered else None
+
+
+def ratio_entry(measured: Round | None, baseline: Round | None, target: float) -> dict[str, object] | None:
+    """``measured``'s rate over ``baseline``'s against ``target``, as the results file states it.
+
+    None when either side has no run or the baseline's rate is zero: no ratio then, rather than
+    a division error or an infinite one.
+    """
+    if measured is None or baseline is None or baseline.rate == 0:
+        return None
+    ratio = measured.rate / baseline.rate
+    return {"ratio": round(ratio, 2), "target": target, "met": ratio >= target}
+
+
 @dataclass
 class Rounds(ABC, Generic[Measured]):
     """Every round a runner measured, what it was run with and on, and what it noted on the way;
@@ -128,7 +125,7 @@ class Rounds(ABC, Generic[Measured]):
 
     def median_where(self, belongs: Callable[[Measured], bool]) -> Measured | None:
         """The median round, by rate, of those that ``belongs`` accepts."""
-        return median_round(filter(belongs, self.measurements), _rate)
+        return median_round(filter(belongs, self.measurements))
 
     def medians(self, cases: Iterable[object], servers: Sequence[str]) -> list[Measured]:
         """The median rounds in table order: case by case, each server in the order given, where it ran."""
@@ -141,7 +138,7 @@ class Rounds(ABC, Generic[Measured]):
         against that case's target."""
         ratios: dict[str, dict[str, object]] = {}
         for case in cases:
-            entry = ratio_entry(self.median(measured, case), self.median(baseline, case), _rate, target(case))
+            entry = ratio_entry(self.median(measured, case), self.median(baseline, case), target(case))
             if entry is not None:
                 ratios[str(case)] = entry
         return ratios

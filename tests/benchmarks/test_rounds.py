@@ -40,10 +40,6 @@ class Run:
         return {"server": self.server, "case": self.case, "rate": self.rate}
 
 
-def _rate(run: Run) -> float:
-    return run.rate
-
-
 def _runs(*rates: float) -> list[Run]:
     return [Run(f"run{number}", rate) for number, rate in enumerate(rates)]
 
@@ -66,26 +62,26 @@ def _report(*runs: tuple[str, str, float]) -> Report:
 
 def test_median_of_an_odd_count_is_the_middle_run() -> None:
     runs = _runs(30.0, 10.0, 20.0)
-    assert median_round(runs, _rate) is runs[2]
+    assert median_round(runs) is runs[2]
 
 
 def test_median_of_an_even_count_is_the_upper_middle_run_not_a_blend() -> None:
     runs = _runs(10.0, 40.0, 20.0, 30.0)
-    assert median_round(runs, _rate) is runs[3]  # 30, not (20 + 30) / 2
+    assert median_round(runs) is runs[3]  # 30, not (20 + 30) / 2
 
 
 def test_median_of_one_run_is_that_run() -> None:
     runs = _runs(5.0)
-    assert median_round(runs, _rate) is runs[0]
+    assert median_round(runs) is runs[0]
 
 
 def test_median_of_no_runs_is_none() -> None:
-    assert median_round([], _rate) is None
+    assert median_round([]) is None
 
 
 def test_median_takes_any_iterable_once() -> None:
     runs = _runs(3.0, 1.0, 2.0)
-    assert median_round((run for run in runs), _rate) is runs[2]
+    assert median_round(run for run in runs) is runs[2]
 
 
 # --- ratios against a target --------------------------------------------------------------------
@@ -102,7 +98,7 @@ def test_median_takes_any_iterable_once() -> None:
     ids=["met", "exactly-at-target", "not-met-rounded", "measured-zero"],
 )
 def test_ratio_against_a_target(ours: float, theirs: float, target: float, expected: dict[str, object]) -> None:
-    assert ratio_entry(Run("ours", ours), Run("theirs", theirs), _rate, target) == expected
+    assert ratio_entry(Run("ours", ours), Run("theirs", theirs), target) == expected
 
 
 @pytest.mark.parametrize(
@@ -111,7 +107,7 @@ def test_ratio_against_a_target(ours: float, theirs: float, target: float, expec
     ids=["measured-missing", "baseline-missing", "both-missing", "baseline-zero"],
 )
 def test_no_ratio_without_both_sides(measured: Run | None, baseline: Run | None) -> None:
-    assert ratio_entry(measured, baseline, _rate, 2.0) is None
+    assert ratio_entry(measured, baseline, 2.0) is None
 
 
 # --- the machine and the results file -----------------------------------------------------------
@@ -139,9 +135,10 @@ def test_write_results_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "new" / "folder" / "results.json"
     data: dict[str, object] = {"ratios": {"1024": {"ratio": 2.5, "target": 2.0, "met": True}}, "notes": ["one"]}
     write_results(path, data)
-    text = path.read_text()
-    assert json.loads(text) == data
-    assert text == json.dumps(data, indent=2) + "\n"
+    assert path.read_text() == (
+        '{\n  "ratios": {\n    "1024": {\n      "ratio": 2.5,\n      "target": 2.0,\n      "met": true\n'
+        '    }\n  },\n  "notes": [\n    "one"\n  ]\n}\n'
+    )
 
 
 def test_results_document_keeps_the_runners_key_order() -> None:
