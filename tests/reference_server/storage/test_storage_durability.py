@@ -3,8 +3,9 @@
 A child process delivers messages from ten concurrent tasks and prints "delivered N" each time
 deliver() returns; the parent kills it with SIGKILL mid-stream and then looks for every reported
 message. A killed process keeps whatever it handed to the kernel, so this checks the ordering
-(nothing is reported before it was written, flushed, renamed into new/ and flushed again), not that the disk
-cache reached the platters: only a power cut could test that, and no test here can cut power.
+(nothing is reported before it was written, flushed, renamed into new/ and flushed again), not
+that the disk cache reached the platters: only a power cut could test that, and no test here
+can cut power.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Final
 
 import pytest
+
+from reference_server.storage.api import FLUSH_METHODS
 
 REPOSITORY: Final = Path(__file__).resolve().parents[3]
 WANTED_REPORTS: Final = 60
@@ -55,7 +58,7 @@ def _expected(number: int) -> bytes:
     return b"X-Number: %d\r\nSubject: %d\r\n\r\nbody of message %d\r\n" % (number, number, number)
 
 
-@pytest.mark.parametrize("flush", ["syncfs", "fsync"])
+@pytest.mark.parametrize("flush", FLUSH_METHODS)
 def test_every_reported_delivery_survives_sigkill(tmp_path: Path, flush: str) -> None:
     environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
     reported: list[int] = []

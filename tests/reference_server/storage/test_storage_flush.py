@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.storage import flush as flush_module
+from reference_server.storage.api import FLUSH_METHODS
 from reference_server.storage.flush import FsyncFlush, SyncfsFlush, make_flush
 
 
@@ -81,7 +82,7 @@ def test_directories_alone_are_flushed_through_the_directory(tmp_path: Path) -> 
     assert calls.devices == [tmp_path.stat().st_dev]
 
 
-@pytest.mark.parametrize("method", ["syncfs", "fsync"])
+@pytest.mark.parametrize("method", FLUSH_METHODS)
 def test_the_real_flushes_report_success(tmp_path: Path, files: list[int], method: str) -> None:
     flush = make_flush(method)
     assert flush.name == method  # this machine is Linux: syncfs(2) is there

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from reference_server.storage import groupcommit
+from reference_server.storage.api import FLUSH_METHODS
 from reference_server.storage.flush import Flush, FlushErrors, FsyncFlush, make_flush
 from reference_server.storage.groupcommit import GroupCommitter
 
@@ -68,7 +69,7 @@ class _RecordingFlush:
         return errors
 
 
-@pytest.fixture(params=["syncfs", "fsync"])
+@pytest.fixture(params=FLUSH_METHODS)
 def flush_method(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
