@@ -433,8 +433,7 @@ class Connection:
         return f"MAIL {mail.code}" if not mail.positive else f"RCPT {rcpt.code}"
 
     async def _send_content(self, header: bytes, body_wire: bytes) -> str | None:
-        self._writer.write(header)
-        self._writer.write(body_wire)
+        self._writer.write(header + body_wire)  # one segment where it fits, as a buffering client sends
         await self._writer.drain()
         reply = await read_reply(self._reader)
         return None if reply.positive else f"end of data {reply.code}"
