@@ -19,9 +19,10 @@ performs it and reports back through the ``*_finished`` methods, which produce t
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Final
 
@@ -217,8 +218,18 @@ def received_field(envelope: Envelope, hostname: str, now: datetime, queue_id: s
     recipient = f"\r\n\tfor {envelope.recipients[0].path}" if len(envelope.recipients) == 1 else ""
     return (
         f"Received: from {source} ({peer})\r\n\tby {hostname} with {envelope.protocol} id {queue_id}"
-        f"{recipient};\r\n\t{format_datetime(now)}\r\n"
+        f"{recipient};\r\n\t{_date_text(now.replace(microsecond=0), now.utcoffset())}\r\n"
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _date_text(moment: datetime, offset: timedelta | None) -> str:
+    """RFC 5322 §3.3 date-time in whole seconds, cached: every delivery in one second shares it.
+
+    `offset` is part of the cache key only: aware datetimes compare equal by their instant, so
+    the same second at another UTC offset (the zone changed) must not get the old text.
+    """
+    return format_datetime(moment)
 
 
 def trace_prefix(envelope: Envelope, hostname: str, now: datetime, queue_id: str, faults: Faults = NO_FAULTS) -> bytes:
