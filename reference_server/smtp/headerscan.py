@@ -12,10 +12,12 @@ above them (folding, §2.2.3) and are never counted as fields.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 _NAME_HEAD_MAX: Final = 80  # octets of a line kept to recognise its field name; names we count are short
 _WSP: Final = b" \t"
+_BLANK_LINE: Final = re.compile(rb"\n\r?\n")  # a line end, then an empty line: the header section ends
 
 
 class HeaderScanner:
@@ -29,24 +31,31 @@ class HeaderScanner:
 
     def feed(self, data: bytes) -> None:
         """Scan the next piece of the message; pieces may split lines (and CRLFs) anywhere."""
-        start = 0
-        while not self.done and start < len(data):
-            newline = data.find(b"\n", start)
-            end = len(data) if newline < 0 else newline
-            self._take(data[start:end])
-            if newline < 0:
+        if self.done or not data:
+            return
+        blank = _BLANK_LINE.search(data)
+        if blank is not None:
+            data = data[: blank.end()]  # nothing after the first empty line can be a header field
+        *complete, unfinished = data.split(b"\n")
+        for piece in complete:
+            if self._head:  # the line began in an earlier piece
+                self._take(piece)
+                line = bytes(self._head)
+                self._head.clear()
+            else:
+                line = piece[:_NAME_HEAD_MAX]
+            self._end_line(line)
+            if self.done:
                 return
-            self._end_line()
-            start = newline + 1
+        self._take(unfinished)
 
     def _take(self, piece: bytes) -> None:
         room = _NAME_HEAD_MAX - len(self._head)
         if room > 0:
             self._head += piece[:room]
 
-    def _end_line(self) -> None:
-        line = bytes(self._head)
-        self._head.clear()
+    def _end_line(self, line: bytes) -> None:
+        """Count `line` (the first octets of a header line) if it starts a field of that name."""
         if line.endswith(b"\r"):
             line = line[:-1]
         if not line:
