@@ -44,6 +44,10 @@ class Defect(enum.Enum):
     RESENT_INCOMPLETE = "Resent- block without Resent-From and Resent-Date"
 
 
+_FATAL: Final = frozenset({Defect.LONG_LINE, Defect.TOO_BIG})  # the defects that always refuse a message
+_FATAL_WITH_BARE_NEWLINES: Final = _FATAL | {Defect.BARE_LF, Defect.BARE_CR}
+
+
 @dataclass(frozen=True)
 class DataPolicy:
     """Limits that apply to one message's data."""
@@ -85,14 +89,12 @@ class DotDecoder:
         self._done = False
         self.size = 0  # octets of the decoded message, counted even after emitting stopped
         self.defects: set[Defect] = set()
+        self._fatal = _FATAL_WITH_BARE_NEWLINES if policy.reject_bare_newlines else _FATAL
 
     @property
     def rejected(self) -> bool:
         """Has a defect made the message unacceptable (so nothing more is emitted)?"""
-        fatal = {Defect.LONG_LINE, Defect.TOO_BIG}
-        if self._policy.reject_bare_newlines:
-            fatal |= {Defect.BARE_LF, Defect.BARE_CR}
-        return bool(self.defects & fatal)
+        return not self.defects.isdisjoint(self._fatal)
 
     def feed(self, data: bytes) -> Decoded:
         if self._done:
@@ -185,7 +187,7 @@ class DotDecoder:
         limit = self._policy.max_line
         if limit is not None:
             limit -= self._line_limit_slack
-        if limit is not None and len(body) >= limit and max(map(len, body.split(b"\n"))) >= limit:
+        if limit is not None and has_long_line(body, limit):
             if self._truncate_long_lines:
                 body = _truncate_lines(body, limit)
             else:
@@ -206,6 +208,21 @@ class DotDecoder:
                 self._resent.add(name)
         if not self._in_header and self._resent and not {b"resent-from", b"resent-date"} <= self._resent:
             self.defects.add(Defect.RESENT_INCOMPLETE)
+
+
+def has_long_line(body: bytes, limit: int) -> bool:
+    """Does `body` (starting at a line start) hold `limit` or more octets without an LF?
+
+    Window by window rather than line by line: the last LF inside each window of `limit` octets
+    starts the next one, so a message of short lines costs one search per `limit` octets.
+    """
+    start = 0
+    while len(body) - start >= limit:
+        newline = body.rfind(b"\n", start, start + limit)
+        if newline < 0:
+            return True
+        start = newline + 1
+    return False
 
 
 def _truncate_lines(body: bytes, limit: int) -> bytes:

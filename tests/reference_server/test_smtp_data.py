@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reference_server.faults import Faults
-from reference_server.smtp.data import TEXT_LINE_MAX, ChunkDecoder, DataPolicy, Defect, DotDecoder
+from reference_server.smtp.data import TEXT_LINE_MAX, ChunkDecoder, DataPolicy, Defect, DotDecoder, has_long_line
 
 NEXT_COMMAND = b"MAIL FROM:<next@example.org>\r\n"
 
@@ -122,6 +124,24 @@ def test_text_line_limit_counts_crlf_but_not_the_stuffed_dot() -> None:
         stored, rest, defects = decode(pieces)
         assert defects == {Defect.LONG_LINE}
         assert stored == b"" and rest == b""
+
+
+@pytest.mark.parametrize("short_lines", [0, 1, 12, 13, 200])
+def test_a_long_line_is_found_after_any_number_of_short_ones(short_lines: int) -> None:
+    short = b"s" * 76 + b"\r\n"
+    too_long = b"x" * (TEXT_LINE_MAX - 1) + b"\r\n"
+    _, _, defects = decode([short * short_lines + too_long + short + b".\r\n"])
+    assert defects == {Defect.LONG_LINE}
+    _, _, defects = decode([short * short_lines + too_long[1:] + short + b".\r\n"])
+    assert defects == set()
+
+
+@given(st.lists(st.integers(min_value=0, max_value=30), max_size=12), st.integers(min_value=1, max_value=25))
+def test_has_long_line_agrees_with_measuring_every_line(lengths: list[int], limit: int) -> None:
+    body = b"".join(b"y" * length + b"\n" for length in lengths)
+    for text in (body, body + b"z" * limit, body[:-1]):
+        every_line = max((len(line) for line in text.split(b"\n")), default=0) >= limit
+        assert has_long_line(text, limit) is every_line
 
 
 def test_a_huge_line_is_not_buffered() -> None:
