@@ -299,7 +299,21 @@ class SmtpSession:
     ) -> None:
         self.settings = settings
         self._accounts = accounts
-        self._faults = settings.faults
+        self._faults = faults = settings.faults
+        # What the listener's settings and faults make of the limits, worked out once per session
+        # rather than on every command: the faults of a server run never change.
+        self._command_line_max = COMMAND_LINE_MAX - (1 if faults.on("smtp.command-line-limit-exclusive") else 0)
+        self._verbs_as_sent = faults.on("smtp.verbs-case-sensitive")
+        # 1 under smtp.path-limits-exclusive: paths at the §4.5.3.1 limits are refused.
+        self._limit_slack = 1 if faults.on("smtp.path-limits-exclusive") else 0
+        self._path_syntax = {
+            "ipv6": not faults.on("smtp.ipv6-literal-rejected"),
+            "underscore": faults.on("smtp.domain-underscore-accepted"),
+        }
+        # The fixed maximum message size; smtp.message-limit-below-64k reads the value as KiB twice.
+        self._max_message_size = settings.max_message_size
+        if self._max_message_size is not None and faults.on("smtp.message-limit-below-64k"):
+            self._max_message_size //= 1024
         self.peer_ip = peer_ip
         self.tls_active = tls_active
         self.phase = Phase.CONNECTED
@@ -344,19 +358,6 @@ class SmtpSession:
     def closed(self) -> bool:
         return self.phase is Phase.CLOSED
 
-    @property
-    def _limit_slack(self) -> int:
-        """1 under the fault smtp.path-limits-exclusive: paths at the §4.5.3.1 limits are refused."""
-        return 1 if self._faults.on("smtp.path-limits-exclusive") else 0
-
-    @property
-    def _max_message_size(self) -> int | None:
-        """The fixed maximum message size; the fault reads the configured value as KiB twice."""
-        limit = self.settings.max_message_size
-        if limit is not None and self._faults.on("smtp.message-limit-below-64k"):
-            return limit // 1024
-        return limit
-
     # --- events --------------------------------------------------------------------------
 
     def greet(self, accepting: bool = True) -> Outcome:
@@ -373,11 +374,10 @@ class SmtpSession:
         if self._sasl is not None:
             return self._counted(self._sasl_response(line))
         command = split_command(line)
-        line_max = COMMAND_LINE_MAX - (1 if self._faults.on("smtp.command-line-limit-exclusive") else 0)
-        if command.verb != "MAIL" and len(line) + 2 > line_max:
+        if command.verb != "MAIL" and len(line) + 2 > self._command_line_max:
             return self._counted(Outcome((replies.S500_LINE_TOO_LONG,)))
         verb = command.verb
-        if self._faults.on("smtp.verbs-case-sensitive"):
+        if self._verbs_as_sent:
             verb = line.partition(b" ")[0].decode("ascii", "replace")  # as sent, not upper-cased
         handler = self._handlers.get(verb)
         if handler is None:
@@ -528,7 +528,7 @@ class SmtpSession:
         try:
             helo = parse_ehlo_argument(
                 command.argument,
-                ipv6=not self._faults.on("smtp.ipv6-literal-rejected"),
+                ipv6=self._path_syntax["ipv6"],
                 limit_slack=self._limit_slack,
             )
         except CommandSyntaxError as exc:
@@ -575,14 +575,14 @@ class SmtpSession:
         if self.settings.submission and self.authenticated is None:
             return Outcome((replies.S530_AUTH_REQUIRED,))  # RFC 6409 §4.3
         if (
-            self._faults.on("smtp.ehlo-literal-mismatch-refused")
-            and self.helo is not None
+            self.helo is not None
             and self.helo.startswith("[")
+            and self._faults.on("smtp.ehlo-literal-mismatch-refused")
             and self.helo != address_literal(self.peer_ip)
         ):
             return Outcome((replies.reply(550, "5.7.1", "EHLO address literal is not your address"),))
         try:
-            path, params = parse_mail_argument(command.argument, **self._path_syntax(), limit_slack=self._limit_slack)
+            path, params = parse_mail_argument(command.argument, **self._path_syntax, limit_slack=self._limit_slack)
         except PathTooLongError as exc:
             return Outcome((replies.S501_BAD_SENDER.with_text(exc.reason),))
         except CommandSyntaxError as exc:
@@ -593,7 +593,7 @@ class SmtpSession:
             return Outcome((replies.S501_BAD_SENDER.with_text(exc.reason),))
         if params and not self.extended:
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))  # no extensions without EHLO
-        if self._faults.on("smtp.size-parameter-refused") and any(p.keyword == "SIZE" for p in params):
+        if params and self._faults.on("smtp.size-parameter-refused") and any(p.keyword == "SIZE" for p in params):
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))
         if not self.settings.eight_bit_mime and any(p.keyword in EIGHT_BIT_PARAMETERS for p in params):
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))  # §4.1.1.11: parameters of extensions not offered
@@ -613,8 +613,7 @@ class SmtpSession:
             and not self._faults.on("smtp.size-not-enforced")
         ):
             return Outcome((replies.S552_MESSAGE_TOO_BIG,))  # RFC 1870 §6.1 (2)
-        utf8_refused = self._faults.on("smtp.smtputf8-addresses-refused")
-        if path.needs_smtputf8 and (not options.smtputf8 or utf8_refused):
+        if path.needs_smtputf8 and (not options.smtputf8 or self._faults.on("smtp.smtputf8-addresses-refused")):
             return Outcome((replies.S550_UTF8_SENDER,))  # RFC 6531 §3.5
         mailbox = path.mailbox
         if self.settings.submission and mailbox is None and self._faults.on("smtp.submission-null-sender-rejected"):
@@ -632,7 +631,7 @@ class SmtpSession:
         if (error := self._sequence_error("RCPT")) is not None:
             return Outcome((error,))
         try:
-            path, params = parse_rcpt_argument(command.argument, **self._path_syntax(), limit_slack=self._limit_slack)
+            path, params = parse_rcpt_argument(command.argument, **self._path_syntax, limit_slack=self._limit_slack)
             check_rcpt_parameters(params)
         except UnknownParameterError:
             return Outcome((replies.S555_UNKNOWN_PARAMETER,))
@@ -642,8 +641,9 @@ class SmtpSession:
         assert mailbox is not None  # forward-paths are never null
         if path.source_route and self._faults.on("smtp.source-route-rejected"):
             return Outcome((replies.S501_BAD_RECIPIENT.with_text("Source routes not accepted"),))
-        utf8_refused = self._faults.on("smtp.smtputf8-addresses-refused")
-        if path.needs_smtputf8 and (not self._transaction.options.smtputf8 or utf8_refused):
+        if path.needs_smtputf8 and (
+            not self._transaction.options.smtputf8 or self._faults.on("smtp.smtputf8-addresses-refused")
+        ):
             return Outcome((replies.S553_UTF8_RECIPIENT,))  # RFC 6531 §3.5
         max_recipients = self.settings.max_recipients
         if self._faults.on("smtp.recipients-buffer-too-small"):
@@ -915,12 +915,6 @@ class SmtpSession:
             return outcome
         self._close()
         return Outcome((replies.s421_too_many_errors(self.settings.hostname),), Close())
-
-    def _path_syntax(self) -> dict[str, bool]:
-        return {
-            "ipv6": not self._faults.on("smtp.ipv6-literal-rejected"),
-            "underscore": self._faults.on("smtp.domain-underscore-accepted"),
-        }
 
     def _expect(self, phase: Phase) -> None:
         if self.phase is not phase:
