@@ -50,8 +50,13 @@ def reply(code: int, enhanced: str | None, *lines: str) -> Reply:
     return Reply(code, enhanced, lines if lines else ("",))
 
 
+@lru_cache(maxsize=1024)
 def render(value: Reply, faults: Faults = NO_FAULTS) -> bytes:
-    """Wire form of a reply; every reply-format fault is decided here."""
+    """Wire form of a reply; every reply-format fault is decided here.
+
+    Cached on the pair: both are immutable, and most replies a server sends are a handful of
+    constants, so a busy session looks its replies up instead of formatting them anew.
+    """
     return _render(
         value,
         faults.on("smtp.enhanced-codes-missing"),
@@ -62,7 +67,6 @@ def render(value: Reply, faults: Faults = NO_FAULTS) -> bytes:
     )
 
 
-@lru_cache(maxsize=1024)
 def _render(
     value: Reply,
     omit_enhanced: bool,

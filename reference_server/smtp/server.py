@@ -144,6 +144,7 @@ class _SessionRunner(SessionRunnerBase):
         self._faults = server.settings.faults
         connection.split_long_lines = self._faults.on("smtp.long-command-split")
         self._hold_while_input_pending = self._faults.on("smtp.replies-held-while-input-pending")
+        self._input_dropped_after_errors = self._faults.on("smtp.pipelining-input-flushed")
         self._spool: IncomingMessage | None = None
         self._trace = HeaderScanner(b"received")  # RFC 5321 §6.3: Received: fields of the message
         self._eight_bit = False  # an octet > 127 in the message (the queue needs to know)
@@ -223,7 +224,7 @@ class _SessionRunner(SessionRunnerBase):
         self._queue(outcome)
         effect = outcome.effect
         if effect is None:
-            if self._faults.on("smtp.pipelining-input-flushed") and any(r.code >= 400 for r in outcome.replies):
+            if self._input_dropped_after_errors and any(r.code >= 400 for r in outcome.replies):
                 self._conn.discard_input()
             if outcome.flush and not (self._hold_while_input_pending and self._conn.buffer):
                 await self._flush()
