@@ -11,6 +11,7 @@ after a crash a leftover tmp/ file is garbage that Maildir readers ignore.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from collections.abc import Callable, Sequence
@@ -40,7 +41,8 @@ class DeliveryJob:
         self._folder_dirs = list(folder_dirs)
         self._prepare_folder = prepare_folder
         self.key = new_key(len(prefix) + body.octets, body.counter.wire_octets_after(prefix))
-        self._temporary = self._folder_dirs[0] / "tmp" / self.key
+        # Plain strings: these two names are made for every message, and Path joins cost more.
+        self._temporary = os.path.join(self._folder_dirs[0], "tmp", self.key)
         self._fd: int | None = None
         self._published = False
 
@@ -51,18 +53,18 @@ class DeliveryJob:
         return (self._fd,)
 
     def publish(self) -> list[Path]:
-        first = self._folder_dirs[0] / "new" / self.key
+        first = os.path.join(self._folder_dirs[0], "new", self.key)
         try:
             os.rename(self._temporary, first)
         except FileNotFoundError:  # new/ missing: a Maildir made meanwhile, or removed by hand
             self._prepare_folder(self._folder_dirs[0])
             os.rename(self._temporary, first)
-        published = [first]
+        linked: list[Path] = []
         try:
             for folder_dir in self._folder_dirs[1:]:
-                published.append(self._link_into(folder_dir, first))
+                linked.append(self._link_into(folder_dir, first))
         except BaseException:
-            for path in published[1:]:
+            for path in linked:
                 path.unlink(missing_ok=True)
             os.rename(first, self._temporary)
             raise
@@ -75,11 +77,12 @@ class DeliveryJob:
                 os.close(self._fd)
                 self._fd = None
             if not self._published:
-                self._temporary.unlink(missing_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._temporary)
         finally:
             self._body.release()
 
-    def _create(self, folder_dir: Path, path: Path) -> int:
+    def _create(self, folder_dir: Path, path: Path | str) -> int:
         try:
             return create_exclusive(path)
         except FileNotFoundError:
@@ -93,7 +96,7 @@ class DeliveryJob:
             write_all(fd, self._prefix)
             copy_file(self._body.fd, fd, self._body.octets)
 
-    def _link_into(self, folder_dir: Path, source: Path) -> Path:
+    def _link_into(self, folder_dir: Path, source: str) -> Path:
         target = folder_dir / "new" / self.key
         try:
             try:
