@@ -8,7 +8,9 @@ deliver).
 One commit thread per store works in *passes*. A pass takes every job that queued up since the
 last pass, then:
 
-1. stages them: creates and writes each job's file;
+1. stages them: creates and writes each job's file, then stages the jobs that arrived meanwhile
+   too (a few rounds at most), so a delivery that comes in while files are being written
+   rides on this pass's flush instead of waiting a whole pass for the next one;
 2. flushes once (flush.py): this makes durable both the files just written and the names the
    *previous* pass published;
 3. settles the previous pass's jobs, whose names are now durable: one wake-up per event loop;
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -53,6 +56,10 @@ from reference_server.storage.pools import shared_pool
 logger = logging.getLogger(__name__)
 
 COMMIT_THREADS: Final = 4  # process-wide; each store uses one at a time, so stores do not queue behind each other
+# Rounds of late arrivals one pass stages after its own batch. Each round holds what came in while
+# the last one was written, so they shrink fast; the cap matters only under a flood, where it keeps
+# the flush that the previous pass's names wait for from being put off again and again.
+LATE_ROUNDS: Final = 3
 
 
 class CommitJob(Protocol):
@@ -118,30 +125,51 @@ class GroupCommitter:
                     self._running = False
                     return
             try:
-                now_published, outcomes = commit_pass(self.flush, [pending.job for pending in batch], published)
+                now_published, outcomes = commit_pass(
+                    self.flush, [pending.job for pending in batch], published, functools.partial(self._take_late, batch)
+                )
             except BaseException as error:  # a bug, not a disk error: fail both batches, keep going
                 logger.exception("commit pass failed")  # commit_pass has closed the batch's jobs
                 now_published, outcomes = [InFlight(p.job, error) for p in batch], [error] * len(carried)
             _settle(carried, outcomes)
             carried, published = batch, now_published
 
+    def _take_late(self, batch: list[_Pending]) -> list[CommitJob]:
+        """The jobs queued since `batch` was taken, added to it: the pass stages them with it."""
+        with self._lock:
+            late, self._queued = self._queued, []
+        batch.extend(late)
+        return [pending.job for pending in late]
+
 
 def commit_pass(
-    flush: Flush, arriving: Sequence[CommitJob], published: Sequence[InFlight]
+    flush: Flush,
+    arriving: Sequence[CommitJob],
+    published: Sequence[InFlight],
+    late_arrivals: Callable[[], Sequence[CommitJob]] = list,  # by default, none
 ) -> tuple[list[InFlight], list[BaseException | None]]:
-    """Stage `arriving`, flush once, then publish them; close each of them once, whatever happens.
+    """Stage `arriving` and then up to LATE_ROUNDS rounds of `late_arrivals()`, flush once, then
+    publish them all; close each of them once, whatever happens.
 
-    Returns the arriving jobs as now published (their names await the next flush) and one outcome
+    Returns the staged jobs as now published (their names await the next flush) and one outcome
     per job of `published`, whose names this flush made durable: None when the job is durable.
     """
-    fresh = [InFlight(job) for job in arriving]
+    fresh: list[InFlight] = []
     try:
         files: list[tuple[InFlight, int]] = []
-        for entry in fresh:
-            try:
-                files.extend((entry, fd) for fd in entry.job.stage())
-            except Exception as error:
-                entry.outcome = error
+        jobs, rounds_left = arriving, LATE_ROUNDS
+        while jobs:
+            entries = [InFlight(job) for job in jobs]
+            fresh.extend(entries)
+            for entry in entries:
+                try:
+                    files.extend((entry, fd) for fd in entry.job.stage())
+                except Exception as error:
+                    entry.outcome = error
+            if not rounds_left:
+                break  # never take jobs this pass would not stage: they stay queued for the next
+            rounds_left -= 1
+            jobs = late_arrivals()
         directories = list(dict.fromkeys(d for entry in published if entry.outcome is None for d in entry.directories))
         errors = flush([fd for _, fd in files], directories)
         for (entry, _), file_error in zip(files, errors.files, strict=True):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -226,3 +228,46 @@ def test_a_caller_that_stops_waiting_leaves_a_closed_job_behind(tmp_path: Path) 
     assert slow.closed == 1
     assert other.closed == 1
     assert (tmp_path / "other").exists()
+
+
+def test_a_job_that_arrives_while_a_pass_stages_shares_that_pass_flush(tmp_path: Path) -> None:
+    """It is staged after the pass's own batch, so one flush makes both files durable."""
+    log: list[str] = []
+    flush = _RecordingFlush(FsyncFlush(), log)
+    committer = GroupCommitter(flush)
+    latecomer = _RecordingJob(tmp_path, "late", log)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        arrived: list[concurrent.futures.Future[None]] = []
+
+        class _StagedWhileOneArrives(_RecordingJob):
+            def stage(self) -> Sequence[int]:
+                arrived.append(asyncio.run_coroutine_threadsafe(committer.commit(latecomer), loop))
+                while not committer._queued:  # until the event loop has queued it
+                    time.sleep(0.001)
+                return super().stage()
+
+        await committer.commit(_StagedWhileOneArrives(tmp_path, "first", log))
+        await asyncio.wrap_future(arrived[0])
+
+    asyncio.run(scenario())
+    assert log == ["flush files first.tmp late.tmp dirs ", "publish first", "publish late", f"flush files  dirs {tmp_path.name}"]
+    assert latecomer.closed == 1
+
+
+def test_a_pass_stages_late_arrivals_a_bounded_number_of_rounds(tmp_path: Path) -> None:
+    log: list[str] = []
+    flush = _RecordingFlush(FsyncFlush(), log)
+    jobs = [_RecordingJob(tmp_path, "m0", log)]
+
+    def always_one_more() -> list[_RecordingJob]:
+        jobs.append(_RecordingJob(tmp_path, f"m{len(jobs)}", log))
+        return jobs[-1:]
+
+    published, _ = groupcommit.commit_pass(flush, jobs[:1], [], always_one_more)
+    staged = [f"m{i}" for i in range(1 + groupcommit.LATE_ROUNDS)]
+    assert log[0] == "flush files " + " ".join(f"{name}.tmp" for name in staged) + " dirs "
+    assert [entry.job for entry in published] == jobs[: len(staged)]
+    assert [job.closed for job in jobs[: len(staged)]] == [1] * len(staged)
+    assert len(jobs) == len(staged)  # nothing taken from the queue that the pass would not stage
