@@ -15,7 +15,9 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +28,13 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 RESULTS_DIR: Final = Path(__file__).resolve().parent / "results"  # results files; work directories by default
 DEFAULT_REPEAT: Final = 3  # measured rounds per server and case: the median of three is one real run
 DEFAULT_WARMUP_SECONDS: Final = 3.0  # per server and case before the rounds; a fresh server is slow at first
+# ext4 without a journal does not reuse an inode freed in the last minutes ("up to 5 minutes", in
+# the ext4 maintainers' words), and while many such inodes sit free, creating a file means scanning
+# past them: up to a millisecond of kernel time per file here, for both servers alike. A run that
+# starts within this many seconds of the last one's cleanup waits for the rest first.
+SETTLE_SECONDS: Final = 360.0
+CLEANUP_MARKER: Final = ".last-cleanup"  # in work_dir: touched whenever a run has removed its scratch directory
+PROBE_FILES: Final = 200  # files created (and left for the cleanup) to time file creation before a run
 
 Case = TypeVar("Case")
 
@@ -49,6 +58,20 @@ def filesystem_type(path: Path) -> str:
             if inside and len(mount_point) >= len(best):
                 best, kind = mount_point, fields[2]
     return kind
+
+
+def file_creation_micros(directory: Path, count: int = PROBE_FILES) -> float:
+    """Median microseconds to create an empty file in ``directory`` (the files stay there).
+
+    Reported with every run: both servers create a file per message, so a file system that is
+    slow at it right now (see SETTLE_SECONDS) slows both, and the numbers should say so.
+    """
+    timings = []
+    for index in range(count):
+        started = time.perf_counter()
+        os.close(os.open(directory / f"probe-{index}", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        timings.append(time.perf_counter() - started)
+    return round(statistics.median(timings) * 1e6, 1)
 
 
 def size_label(octets: int) -> str:
@@ -206,17 +229,34 @@ class Destination:
 
     work_dir: Path
     output: Path
+    settle_seconds: float = 0.0
 
     @contextlib.contextmanager
     def scratch_dir(self, prefix: str) -> Iterator[Path]:
         """A fresh directory under ``work_dir`` for one run's servers and mail, removed at the end
-        whatever happens: a large-message run leaves gigabytes behind otherwise."""
+        whatever happens (a large-message run leaves gigabytes behind otherwise), and the time of
+        that removal noted in CLEANUP_MARKER for the next run's `settle`."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.work_dir))
         try:
             yield path
         finally:
             shutil.rmtree(path, ignore_errors=True)
+            (self.work_dir / CLEANUP_MARKER).touch()
+
+    def settle(self, sleep: Callable[[float], None] = time.sleep) -> float:
+        """Wait until ``settle_seconds`` have passed since the last run removed its files (see
+        SETTLE_SECONDS); the seconds waited."""
+        try:
+            age = time.time() - (self.work_dir / CLEANUP_MARKER).stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+        wait = self.settle_seconds - max(age, 0.0)
+        if wait <= 0:
+            return 0.0
+        progress(f"the last run removed its files {age:.0f} s ago: waiting {wait:.0f} s for the file system")
+        sleep(wait)
+        return wait
 
     def publish(self, data: Mapping[str, object], table: str) -> None:
         """The end of a run: the results file written, then the table and where the file is printed."""

@@ -24,10 +24,10 @@ import contextlib
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +63,7 @@ STOP_TIMEOUT: Final = 15.0
 POLL_INTERVAL: Final = 0.05
 MEMORY_PROBE_OCTETS: Final = 1024  # one small message first, so first-use allocations are not counted
 RAM_FILESYSTEMS: Final = frozenset({"tmpfs", "ramfs"})
+SLOW_FILE_CREATION_MICROS: Final = 100  # the probe measured 20-40 us on a settled ext4 here, up to 1000 after deletions
 # The table: a heading, and a row per median round filled from its results-file entry.
 TABLE_HEADING: Final = f"{'size':<9}{'server':<18}{'msgs/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'messages':>10}{'failed':>8}"
 TABLE_ROW: Final = "{size_label:<9}{server:<18}{msgs_per_s:>9}{p50_ms!s:>9}{p99_ms!s:>9}{messages:>10}{failed:>8}"
@@ -149,8 +150,13 @@ def _child_env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), existing])))
 
 
+def fresh_mail_root(work_dir: Path, server: str) -> Path:
+    """A mail root no earlier server of this run used: the old ones stay until the run ends (`running`)."""
+    return Path(tempfile.mkdtemp(prefix=f"{server}-mail-", dir=work_dir))
+
+
 def baseline_server(work_dir: Path) -> ServerProcess:
-    mail_root, ready_file = work_dir / f"{BASELINE}-mail", work_dir / f"{BASELINE}.ready.json"
+    mail_root, ready_file = fresh_mail_root(work_dir, BASELINE), work_dir / f"{BASELINE}.ready.json"
     command = [sys.executable, "-m", "benchmarks.aiosmtpd_durable", "--port", "0"]
     command += ["--maildir", str(mail_root / "Maildir"), "--ready-file", str(ready_file)]
     command += ["--max-seconds", str(SERVER_LIFETIME)]
@@ -158,7 +164,7 @@ def baseline_server(work_dir: Path) -> ServerProcess:
 
 
 def reference_server(work_dir: Path) -> ServerProcess:
-    mail_root, ready_file = work_dir / f"{REFERENCE}-mail", work_dir / f"{REFERENCE}.ready.json"
+    mail_root, ready_file = fresh_mail_root(work_dir, REFERENCE), work_dir / f"{REFERENCE}.ready.json"
     command = [sys.executable, "-m", "reference_server", "serve", "--any-port"]
     command += ["--ready-file", str(ready_file), "--mail-root", str(mail_root)]
     command += ["--log-level", "WARNING"]  # as aiosmtpd-durable: per-message INFO lines would be timed too
@@ -169,8 +175,10 @@ def reference_server(work_dir: Path) -> ServerProcess:
 def running(servers: Sequence[ServerProcess]) -> Iterator[list[ServerProcess]]:
     """Start each server; one that fails to start is reported and left out, the rest still run.
 
-    On the way out every server is stopped and its mail root removed: at 100 KiB a run leaves
-    gigabytes behind otherwise.
+    On the way out every server is stopped. Its mail root stays until the whole run is over (the
+    scratch directory goes then): removing tens of thousands of files between sizes would leave
+    the file system slow to create files for minutes (rounds.SETTLE_SECONDS), and that is what
+    the next size would measure.
     """
     started: list[ServerProcess] = []
     try:
@@ -185,8 +193,6 @@ def running(servers: Sequence[ServerProcess]) -> Iterator[list[ServerProcess]]:
     finally:
         for server in started:
             server.stop()
-        for server in servers:
-            shutil.rmtree(server.mail_root, ignore_errors=True)
 
 
 def peak_rss_octets(pid: int) -> int:
@@ -262,6 +268,7 @@ class Plan(rounds.Destination):
             "min_seconds": self.min_seconds,
             "warmup_seconds": self.warmup_seconds,
             "pipelining": self.pipelining,
+            "settle_seconds": self.settle_seconds,
         }
 
     def message_count(self, rates: Sequence[float]) -> int:
@@ -285,6 +292,12 @@ def _plan(argv: Sequence[str] | None) -> Plan:
     parser.add_argument("--memory-size", type=parse_octets, default=parse_octets(DEFAULT_MEMORY_SIZE))
     parser.add_argument("--no-memory", action="store_true", help="skip the large-message memory check")
     parser.add_argument("--work-dir", type=Path, default=rounds.RESULTS_DIR, help="mail roots go under here")
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=rounds.SETTLE_SECONDS,
+        help=f"after the last run's cleanup, wait until this long has passed (default {rounds.SETTLE_SECONDS:g})",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     arguments = parser.parse_args(argv)
     try:
@@ -305,6 +318,7 @@ def _plan(argv: Sequence[str] | None) -> Plan:
         memory_size=None if arguments.no_memory else int(arguments.memory_size),
         work_dir=Path(arguments.work_dir),
         output=Path(arguments.output),
+        settle_seconds=max(0.0, float(arguments.settle_seconds)),
     )
 
 
@@ -434,11 +448,22 @@ def render_table(report: Report, sizes: Sequence[int]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     plan = _plan(argv)
+    plan.settle()
     with plan.scratch_dir("smtp-bench-") as work_dir:
         report = Report(settings=plan.settings(), machine=rounds.machine_info(work_dir))
         filesystem = report.machine["filesystem"]
         if filesystem in RAM_FILESYSTEMS:
             report.notes.append(f"{work_dir} is on {filesystem}: fsync costs nothing there; use --work-dir")
+        probe_dir = work_dir / "creation-probe"
+        probe_dir.mkdir()
+        creation = report.machine["file_create_us"] = rounds.file_creation_micros(probe_dir)
+        rounds.progress(f"creating a file takes {creation} us here now")
+        if creation > SLOW_FILE_CREATION_MICROS:
+            report.notes.append(
+                f"creating a file took {creation} us before the run (over {SLOW_FILE_CREATION_MICROS} us): the file "
+                "system is slow to create files right now, likely after recent deletions; both servers create a "
+                "file per message, so the rates measure that more than the servers; run again later"
+            )
         try:
             for size in plan.sizes:
                 measure_size(plan, work_dir, size, report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,10 @@ import pytest
 from benchmarks import run_pop3, run_smtp
 from benchmarks.pop3_load import LoadResult as Pop3Result
 from benchmarks.rounds import (
+    CLEANUP_MARKER,
     Destination,
     Rounds,
+    file_creation_micros,
     filesystem_type,
     machine_info,
     median_round,
@@ -175,7 +178,33 @@ def test_scratch_dir_is_made_under_work_dir_and_removed_even_after_an_error(tmp_
         assert work_dir.parent == destination.work_dir and work_dir.name.startswith("bench-")
         (work_dir / "mail").write_text("x")
         raise RuntimeError("a run that fails")
-    assert destination.work_dir.is_dir() and list(destination.work_dir.iterdir()) == []
+    assert destination.work_dir.is_dir() and list(destination.work_dir.iterdir()) == [
+        destination.work_dir / CLEANUP_MARKER
+    ]
+
+
+@pytest.mark.parametrize(("age", "waited"), [(10.0, 350.0), (400.0, 0.0)])
+def test_settle_waits_out_what_is_left_since_the_last_cleanup(tmp_path: Path, age: float, waited: float) -> None:
+    destination = Destination(work_dir=tmp_path, output=tmp_path / "out.json", settle_seconds=360.0)
+    marker = tmp_path / CLEANUP_MARKER
+    marker.touch()
+    os.utime(marker, (time.time() - age, time.time() - age))
+    sleeps: list[float] = []
+    assert destination.settle(sleeps.append) == pytest.approx(waited, abs=1.0)
+    assert sleeps == ([pytest.approx(waited, abs=1.0)] if waited else [])
+
+
+def test_settle_does_not_wait_on_a_first_run_or_when_told_not_to(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    assert Destination(work_dir=tmp_path, output=tmp_path / "o", settle_seconds=360.0).settle(sleeps.append) == 0
+    (tmp_path / CLEANUP_MARKER).touch()
+    assert Destination(work_dir=tmp_path, output=tmp_path / "o").settle(sleeps.append) == 0
+    assert sleeps == []
+
+
+def test_file_creation_probe_times_new_files_and_leaves_them(tmp_path: Path) -> None:
+    assert file_creation_micros(tmp_path, count=5) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"probe-{i}" for i in range(5)]
 
 
 def test_publish_writes_the_file_then_prints_the_table_and_where_it_is(
@@ -275,8 +304,10 @@ def test_smtp_runner_publishes_the_results_and_leaves_no_scratch_dir(
     results = json.loads(output.read_text())
     assert results["ratios"] == {"1024": {"ratio": 3.0, "target": 2.0, "met": True}}
     assert [entry["server"] for entry in results["medians"]] == ["aiosmtpd-durable", "reference"]
-    assert list(tmp_path.iterdir()) == [output]
+    assert sorted(tmp_path.iterdir()) == [tmp_path / CLEANUP_MARKER, output]
+    assert results["machine"]["file_create_us"] > 0
     lines = capsys.readouterr().out.splitlines()
+    assert lines.pop(0).startswith("  creating a file takes ")
     assert lines[0].startswith("SMTP, 10 connections, lockstep, median of 3 rounds (")
     assert lines[2].split() == ["1", "KiB", "aiosmtpd-durable", "100.0", "2.0", "2.0", "100", "0"]
     assert lines[-2:] == ["msgs/s, reference / aiosmtpd-durable: 1 KiB 3.0x (target >= 2x)", f"results: {output}"]
@@ -292,5 +323,5 @@ def test_pop3_runner_writes_nothing_when_the_run_fails(
     monkeypatch.setattr(run_pop3, "run", run)
     output = tmp_path / "pop3.json"
     assert run_pop3.main(["--work-dir", str(tmp_path), "--output", str(output)]) == 1
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [tmp_path / CLEANUP_MARKER]
     assert capsys.readouterr().err == "run_pop3: Dovecot cannot be installed here\n"
