@@ -252,7 +252,8 @@ def test_a_job_that_arrives_while_a_pass_stages_shares_that_pass_flush(tmp_path:
         await asyncio.wrap_future(arrived[0])
 
     asyncio.run(scenario())
-    assert log == ["flush files first.tmp late.tmp dirs ", "publish first", "publish late", f"flush files  dirs {tmp_path.name}"]
+    names_flush = f"flush files  dirs {tmp_path.name}"
+    assert log == ["flush files first.tmp late.tmp dirs ", "publish first", "publish late", names_flush]
     assert latecomer.closed == 1
 
 
