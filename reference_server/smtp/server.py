@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Final, NoReturn, Protocol
 
 from reference_server.accounts import Accounts
 from reference_server.config import DEFAULT_COMMAND_TIMEOUT, DEFAULT_DATA_TIMEOUT, DEFAULT_IDLE_TIMEOUT
@@ -202,14 +202,16 @@ class _SessionRunner(SessionRunnerBase):
     async def _wait(self, timeout: float) -> None:
         """Wait for more input; on timeout or shutdown answer 421 and end (§3.8, §4.5.3.2)."""
         reason = await self._conn.wait_for_input(timeout, more=True)
-        if reason is Wake.DATA:
-            return
+        if reason is not Wake.DATA:
+            await self._end_wait(reason)
+
+    async def _end_wait(self, reason: Wake, during: str = "") -> NoReturn:
+        """A wait ended without input: on timeout or shutdown the client hears 421 first (§3.8)."""
         if reason is Wake.EOF:
-            raise SessionEnded("client closed the connection")
-        outcome = self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown()
-        self._queue(outcome)
+            raise SessionEnded(f"client closed the connection{during}")
+        self._queue(self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown())
         await self._flush()
-        raise SessionEnded(reason.value)
+        raise SessionEnded(f"{reason.value}{during}")
 
     # --- replies and effects ---------------------------------------------------------------
 
@@ -298,12 +300,7 @@ class _SessionRunner(SessionRunnerBase):
         reason = await self._conn.wait_for_input(self._server.timeouts.data)
         if reason is not Wake.DATA:
             self._discard_spool()
-            if reason is Wake.EOF:
-                raise SessionEnded("client closed the connection during mail data")
-            outcome = self.state.timeout() if reason is Wake.TIMEOUT else self.state.shutdown()
-            self._queue(outcome)
-            await self._flush()
-            raise SessionEnded(f"{reason.value} during mail data")
+            await self._end_wait(reason, " during mail data")
 
     async def _receive_data(self, policy: DataPolicy) -> tuple[set[Defect], bool]:
         """Stream DATA to the spool until <CRLF>.<CRLF>; never hold the message in memory."""

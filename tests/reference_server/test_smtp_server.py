@@ -407,6 +407,22 @@ def test_client_vanishing_mid_data_leaves_no_spool(server: ServerThread, store: 
     assert delivered(store, "bob") == []
 
 
+def test_data_timeout_is_421_and_the_partial_message_is_dropped(store: FakeStore) -> None:
+    """§4.5.3.2, §3.8: a client silent in the middle of its data gets 421; nothing half-received is kept."""
+    timeouts = Timeouts(command=5, data=0.3, idle=5)
+    with ServerThread(settings(), store, timeouts=timeouts) as running, Raw(running.port) as raw:
+        raw.code()
+        raw.send(b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n")
+        assert [raw.code() for _ in range(4)] == [250, 250, 250, 354]
+        raw.send(b"Subject: half\r\n\r\npartial")
+        started = time.monotonic()
+        assert raw.code() == 421
+        assert time.monotonic() - started < 5
+        assert raw.closed_by_server()
+    assert store.opened and store.open_spools() == []
+    assert delivered(store, "bob") == []
+
+
 def test_shutdown_sends_421(store: FakeStore) -> None:
     """§3.8: a server that is shut down SHOULD send 421 first."""
     running = ServerThread(settings(), store)
