@@ -13,6 +13,7 @@ name is case-sensitive (RFC 3501 §5.1 leaves that to the server; RFC 9051 §9 `
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -30,8 +31,11 @@ _UNESCAPE_RE: Final = re.compile(r"%(25|2[Ee])")
 _CONTROL_RE: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize_folder(name: str) -> str:
     """Check a folder name and return its canonical spelling (any case of INBOX becomes "INBOX").
+
+    Cached: every delivery and every folder command asks, mostly about the same few names.
 
     Rejected: empty names and empty levels ("a//b", "a/"), "." and ".." as a level, NUL and
     other control characters (RFC 3501 §5.1 advises against CTL; §9 forbids NUL at any time),

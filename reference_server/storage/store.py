@@ -173,7 +173,7 @@ class MaildirStore:
         if not isinstance(message, SpooledMessage):
             raise TypeError("deliver() takes messages from this store's open_incoming()")
         try:
-            canonical = INBOX if folder == INBOX else normalize_folder(folder)  # INBOX: every SMTP delivery
+            canonical = normalize_folder(folder)
             folder_dirs = list(
                 dict.fromkeys(self._layout.folder_dir(self._layout.maildir(user), canonical) for user in users)
             )
