@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import run_pop3, run_smtp
+from benchmarks import rounds, run_pop3, run_smtp
 from benchmarks.pop3_load import LoadResult as Pop3Result
 from benchmarks.rounds import (
     CLEANUP_MARKER,
@@ -311,6 +311,24 @@ def test_smtp_runner_publishes_the_results_and_leaves_no_scratch_dir(
     assert lines[0].startswith("SMTP, 10 connections, lockstep, median of 3 rounds (")
     assert lines[2].split() == ["1", "KiB", "aiosmtpd-durable", "100.0", "2.0", "2.0", "100", "0"]
     assert lines[-2:] == ["msgs/s, reference / aiosmtpd-durable: 1 KiB 3.0x (target >= 2x)", f"results: {output}"]
+
+
+def test_smtp_runner_waits_out_a_recent_cleanup_and_notes_slow_file_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / CLEANUP_MARKER).touch()  # a run has just removed its files
+    monkeypatch.setattr(run_smtp, "measure_size", lambda plan, work_dir, size, report: None)
+    monkeypatch.setattr(rounds, "file_creation_micros", lambda directory: 850.0)
+    output = tmp_path / "smtp.json"
+    arguments = ["--sizes", "1K", "--no-memory", "--settle-seconds", "0.3", "--work-dir", str(tmp_path)]
+    started = time.monotonic()
+    assert run_smtp.main([*arguments, "--output", str(output)]) == 0
+    assert time.monotonic() - started >= 0.25
+    results = json.loads(output.read_text())
+    assert results["settings"]["settle_seconds"] == 0.3
+    assert results["machine"]["file_create_us"] == 850.0
+    assert [note for note in results["notes"] if note.startswith("creating a file took 850.0 us")]
+    assert "s for the file system" in capsys.readouterr().out.splitlines()[0]
 
 
 def test_pop3_runner_writes_nothing_when_the_run_fails(

@@ -244,7 +244,9 @@ def test_a_job_that_arrives_while_a_pass_stages_shares_that_pass_flush(tmp_path:
         class _StagedWhileOneArrives(_RecordingJob):
             def stage(self) -> Sequence[int]:
                 arrived.append(asyncio.run_coroutine_threadsafe(committer.commit(latecomer), loop))
+                deadline = time.monotonic() + 5
                 while not committer._queued:  # until the event loop has queued it
+                    assert time.monotonic() < deadline, "the second commit never queued"
                     time.sleep(0.001)
                 return super().stage()
 
