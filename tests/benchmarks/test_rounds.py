@@ -299,15 +299,16 @@ def test_smtp_runner_publishes_the_results_and_leaves_no_scratch_dir(
             report.measurements.append(run_smtp.Measurement(server, size, 0, sent, result))
 
     monkeypatch.setattr(run_smtp, "measure_size", measure_size)
+    monkeypatch.setattr(rounds, "file_creation_micros", lambda directory: 20.0)  # a settled file system
     output = tmp_path / "smtp.json"
     assert run_smtp.main(["--sizes", "1K", "--no-memory", "--work-dir", str(tmp_path), "--output", str(output)]) == 0
     results = json.loads(output.read_text())
     assert results["ratios"] == {"1024": {"ratio": 3.0, "target": 2.0, "met": True}}
     assert [entry["server"] for entry in results["medians"]] == ["aiosmtpd-durable", "reference"]
     assert sorted(tmp_path.iterdir()) == [tmp_path / CLEANUP_MARKER, output]
-    assert results["machine"]["file_create_us"] > 0
+    assert results["machine"]["file_create_us"] == 20.0 and results["notes"] == []
     lines = capsys.readouterr().out.splitlines()
-    assert lines.pop(0).startswith("  creating a file takes ")
+    assert lines.pop(0) == "  creating a file takes 20.0 us here now"
     assert lines[0].startswith("SMTP, 10 connections, lockstep, median of 3 rounds (")
     assert lines[2].split() == ["1", "KiB", "aiosmtpd-durable", "100.0", "2.0", "2.0", "100", "0"]
     assert lines[-2:] == ["msgs/s, reference / aiosmtpd-durable: 1 KiB 3.0x (target >= 2x)", f"results: {output}"]
